@@ -1,0 +1,54 @@
+"""Autograde: run every submitted notebook with the hidden tests restored, into the gradebook.
+
+nbgrader's `autograde` does the work: it restores the locked cells (tests included) from the
+gradebook, so a student cannot change a test, executes the notebook and records each test
+cell's score in the SQLite gradebook.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from tqdm import tqdm
+
+from .collect import check_student_id
+from .course import ASSIGNMENT, Course, nbgrader_failure
+from .errors import CourseError
+
+log = logging.getLogger(__name__)
+
+
+def submitted_students(course: Course, assignment: str = ASSIGNMENT) -> list[str]:
+    submitted = course.root / "submitted"
+    if not submitted.is_dir():
+        return []
+    return sorted(p.name for p in submitted.iterdir() if (p / assignment).is_dir())
+
+
+def autograde(
+    course: Course,
+    students: list[str] | None = None,
+    assignment: str = ASSIGNMENT,
+    notebook: str = "*",
+) -> dict[str, str]:
+    """Grade each student's submission (all, by default); returns student → 'ok' or the error.
+
+    `notebook` restricts grading to one notebook of the assignment (its name without .ipynb).
+    A failure of one student's grading is reported, not raised, so one broken submission does
+    not stop the class's grading.
+    """
+    students = [check_student_id(s) for s in (students or submitted_students(course, assignment))]
+    if not students:
+        raise CourseError(f"no submissions of {assignment!r} in {course.root / 'submitted'}")
+    api = course.api(**{"CourseDirectory.notebook_id": notebook})
+    outcomes = {}
+    for student in tqdm(
+        students, desc=f"autograding {assignment}", unit="student", disable=len(students) < 2
+    ):
+        result = api.autograde(assignment, student, force=True, create=True)
+        outcomes[student] = (
+            "ok" if result["success"] else str(nbgrader_failure("autograde", result))
+        )
+        if not result["success"]:
+            log.error("%s: %s", student, outcomes[student])
+    return outcomes

@@ -1,0 +1,133 @@
+"""The instructor's course directory and nbgrader's configuration for it, in one place.
+
+A course directory is where an instructor's work for one class lives: the released student
+notebooks, the submissions, the autograded copies, the feedback and the SQLite gradebook. It is
+never inside this repository. The assignment sources are read from the repository's
+`source_notebooks/`, so editing a task and releasing again needs no copying.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from nbgrader.apps import NbGraderAPI
+from nbgrader.coursedir import CourseDirectory
+from traitlets.config import Config
+
+from .errors import CourseError
+
+log = logging.getLogger(__name__)
+NBGRADER_LOG = logging.getLogger("autograder.nbgrader")
+
+ROOT = Path(__file__).resolve().parents[1]
+SOURCE_NOTEBOOKS = ROOT / "source_notebooks"
+ASSIGNMENT = "rnn"
+COURSE_ID = "rnn-course"
+# seconds a single cell of a student's notebook may run before it is stopped and scored 0
+CELL_TIMEOUT = 120
+
+NBGRADER_CONFIG = """\
+# Written by `rnn-course`; it lets stock nbgrader commands (e.g. `nbgrader formgrader` for the
+# written answers) work in this course directory with the same settings.
+c = get_config()  # noqa: F821
+c.CourseDirectory.course_id = {course_id!r}
+c.CourseDirectory.root = {root!r}
+c.CourseDirectory.source_directory = {source!r}
+c.CourseDirectory.db_url = {db_url!r}
+c.Execute.timeout = {timeout}
+c.Exchange.root = {exchange!r}
+"""
+
+
+@dataclass(frozen=True)
+class Course:
+    """One class's grading folder; `Course.open` creates it on first use."""
+
+    root: Path
+    source: Path = SOURCE_NOTEBOOKS
+
+    @classmethod
+    def open(cls, root: Path | str, source: Path = SOURCE_NOTEBOOKS) -> Course:
+        root = Path(root).expanduser().resolve()
+        if root.exists() and not root.is_dir():
+            raise CourseError(f"{root}: exists and is not a folder; choose another --course-dir")
+        if root.is_relative_to(ROOT.resolve()):
+            log.warning("%s is inside the course repository; keep grades out of git", root)
+        (root / "exchange").mkdir(parents=True, exist_ok=True)  # nbgrader insists it exists
+        course = cls(root, Path(source).resolve())
+        (root / "nbgrader_config.py").write_text(
+            NBGRADER_CONFIG.format(
+                course_id=COURSE_ID,
+                root=str(root),
+                source=str(course.source),
+                db_url=course.db_url,
+                timeout=CELL_TIMEOUT,
+                exchange=str(root / "exchange"),
+            )
+        )
+        return course
+
+    @property
+    def gradebook(self) -> Path:
+        return self.root / "gradebook.db"
+
+    @property
+    def db_url(self) -> str:
+        return f"sqlite:///{self.gradebook}"
+
+    def folder(self, step: str, student: str, assignment: str = ASSIGNMENT) -> Path:
+        """nbgrader's `{step}/{student}/{assignment}` layout ('release' and 'source' have none)."""
+        if step == "release":
+            return self.root / "release" / assignment
+        if step == "source":
+            return self.source / assignment
+        return self.root / step / student / assignment
+
+    def config(self, **overrides: object) -> Config:
+        config = Config()
+        config.CourseDirectory.course_id = COURSE_ID
+        config.CourseDirectory.root = str(self.root)
+        # an absolute path: nbgrader joins it to the root, which leaves it unchanged
+        config.CourseDirectory.source_directory = str(self.source)
+        config.CourseDirectory.db_url = self.db_url
+        config.Execute.timeout = CELL_TIMEOUT
+        # no shared exchange: this tool hands out and collects files itself
+        config.Exchange.root = str(self.root / "exchange")
+        for key, value in overrides.items():
+            section, name = key.split(".")
+            setattr(config[section], name, value)
+        return config
+
+    def api(self, **overrides: object) -> NbGraderAPI:
+        use_environment_tools()
+        config = self.config(**overrides)
+        api = NbGraderAPI(coursedir=CourseDirectory(config=config), config=config)
+        # nbgrader logs every file it copies at INFO; how much of that to show is decided by
+        # whoever configures the `autograder.nbgrader` logger (the CLI: warnings only)
+        api.log.setLevel(NBGRADER_LOG.getEffectiveLevel())
+        return api
+
+
+def use_environment_tools() -> None:
+    """Put this environment's scripts on PATH: nbgrader runs `alembic` to set up the gradebook,
+    and `.venv/bin/rnn-course` may be called without the environment being activated."""
+    scripts = str(Path(sys.executable).parent)
+    if scripts not in os.environ.get("PATH", "").split(os.pathsep):
+        os.environ["PATH"] = os.pathsep.join([scripts, os.environ.get("PATH", "")])
+
+
+def nbgrader_failure(action: str, result: dict) -> CourseError:
+    """One readable line from an nbgrader API result (its log keeps the details)."""
+    text = "\n".join(filter(None, (result.get("log"), result.get("error"))))
+    causes = [
+        line.strip()
+        for line in text.splitlines()
+        if re.match(r"\s*[\w.]*(Error|Exception): ", line) and "NbGraderException" not in line
+    ]
+    reason = causes[-1] if causes else (text.strip().splitlines() or ["no details"])[-1]
+    return CourseError(f"nbgrader {action} failed: {reason}")

@@ -1,0 +1,40 @@
+"""Scores as nbgrader's gradebook holds them, per student and per graded cell."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from nbgrader.api import Gradebook, MissingEntry
+
+from .course import ASSIGNMENT, Course
+from .errors import CourseError
+
+
+@dataclass(frozen=True)
+class CellScore:
+    notebook: str
+    grade_id: str
+    score: float | None  # None: not graded yet (a written answer awaiting the instructor)
+    max_score: float
+    auto: bool  # graded by tests (True) or by hand (False)
+
+
+def cell_scores(course: Course, student: str, assignment: str = ASSIGNMENT) -> dict[str, CellScore]:
+    """grade_id → score of every graded cell of one student's autograded submission."""
+    with Gradebook(course.db_url) as gradebook:
+        try:
+            submission = gradebook.find_submission(assignment, student)
+        except MissingEntry as error:
+            raise CourseError(f"no graded submission of {assignment!r} by {student!r}") from error
+        scores = {}
+        for notebook in submission.notebooks:
+            for grade in notebook.grades:
+                auto = grade.cell.cell_type == "code"
+                scores[grade.name] = CellScore(
+                    notebook=notebook.name,
+                    grade_id=grade.name,
+                    score=grade.score if auto or grade.manual_score is not None else None,
+                    max_score=grade.max_score,
+                    auto=auto,
+                )
+        return scores

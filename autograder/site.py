@@ -1,0 +1,98 @@
+"""Build the course website with Jupyter Book and serve it on this machine.
+
+The build is strict (any cell error or Sphinx warning fails it) and cached: a page whose source
+has not changed is read back from the execution cache instead of retraining its models.
+"""
+
+from __future__ import annotations
+
+import functools
+import http.server
+import io
+import logging
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+
+from course_data import DataError, fetch_sentfin
+
+from .errors import CourseError
+
+log = logging.getLogger(__name__)
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def jupyter_book_command() -> str:
+    """The `jupyter-book` of this environment (beside the running Python), else the one on PATH."""
+    beside = Path(sys.executable).with_name("jupyter-book")
+    found = str(beside) if beside.is_file() else shutil.which("jupyter-book")
+    if not found:
+        raise CourseError("jupyter-book is not installed; run `bash .ci/setup` first")
+    return found
+
+
+def build_site(root: Path = ROOT, output: Path | None = None) -> Path:
+    """Build the book under `output` (default: the project root) and return the HTML folder.
+
+    The data set is fetched first, on the terminal, so a download shows its progress here
+    rather than as stderr noise inside a page (which the strict build would reject).
+    """
+    try:
+        fetch_sentfin()
+    except DataError as error:
+        raise CourseError(str(error)) from error
+    output = Path(output or root)
+    command = [
+        jupyter_book_command(),
+        "build",
+        str(root),
+        "--path-output",
+        str(output),
+        "-W",
+        "--keep-going",
+    ]
+    log.info("building the book: %s", " ".join(command))
+    finished = subprocess.run(command, cwd=root, check=False)
+    if finished.returncode != 0:
+        raise CourseError(
+            f"the book build failed (jupyter-book exit code {finished.returncode}); the messages "
+            f"above name the page and cell, and {output / '_build' / 'html' / 'reports'} holds "
+            f"the tracebacks of failed cells"
+        )
+    return output / "_build" / "html"
+
+
+class QuietHandler(http.server.SimpleHTTPRequestHandler):
+    """Serves files without logging every request to the terminal."""
+
+    def log_message(self, format: str, *args: object) -> None:  # noqa: A002 (stdlib name)
+        log.debug(format, *args)
+
+
+def serve_site(html: Path, host: str = "127.0.0.1", port: int = 8000) -> http.server.HTTPServer:
+    """A server for the built site, bound to this machine only by default; call serve_forever."""
+    if not (html / "index.html").is_file():
+        raise CourseError(f"{html}: no built site here; run `rnn-course site build` first")
+    handler = functools.partial(QuietHandler, directory=str(html))
+    try:
+        return http.server.ThreadingHTTPServer((host, port), handler)
+    except OSError as error:
+        raise CourseError(
+            f"cannot listen on {host}:{port} ({error.strerror}); choose another with --port"
+        ) from error
+
+
+def read_page_table(page: Path, match: str) -> pd.DataFrame:
+    """The first table of a built page whose text contains `match`, indexed by its first column.
+
+    Tests and benchmarks read the numbers a reader sees, not the ones a cell computed.
+    """
+    tables = pd.read_html(
+        io.StringIO(page.read_text(encoding="utf-8")), match=match, index_col=0, header=0
+    )
+    # a DataFrame with a named index has a second header row, read as an all-empty row
+    return tables[0].dropna(how="all")

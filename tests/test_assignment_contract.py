@@ -1,0 +1,87 @@
+"""The `rnn` assignment's fixed interface: grade ids, names, tests, and clean sources."""
+
+from __future__ import annotations
+
+import ast
+
+import nbformat
+import pytest
+from assignment_mutants import MUTANTS
+from conftest import solution_cells, source_notebooks
+
+# grade_id of each solution cell → the one name it must define (the issue's contract table)
+CONTRACT = {
+    "jacobian_norms": "rnn_jacobian_norms",
+    "make_windows": "make_windows",
+    "uses_future": "uses_future",
+    "clip_by_global_norm": "clip_by_global_norm",
+    "train_step_clipped": "train_step_clipped",
+    "count_rnn_params": "count_rnn_params",
+    "rnn_forward": "rnn_forward",
+    "rnn_backward": "rnn_backward",
+    "my_simple_rnn_cell": "MySimpleRNNCell",
+}
+WRITTEN = {"ex1_written", "ex2_written", "ex3_written", "ex4_written"}
+
+
+def cells_by_grade_id() -> dict[str, nbformat.NotebookNode]:
+    """Graded and solution cells by grade_id, which must be unique in the whole assignment."""
+    cells = {}
+    for path in source_notebooks():
+        for cell in nbformat.read(path, as_version=4).cells:
+            meta = cell.metadata.get("nbgrader", {})
+            if meta.get("grade") or meta.get("solution"):
+                assert meta["grade_id"] not in cells, f"grade_id {meta['grade_id']!r} is used twice"
+                cells[meta["grade_id"]] = cell
+    return cells
+
+
+def test_each_task_has_its_contracted_grade_id_and_defines_exactly_its_name():
+    solutions = solution_cells()
+    assert set(solutions) == set(CONTRACT)
+    for grade_id, (_, source) in solutions.items():
+        tree = ast.parse(source)
+        defined = [
+            node.name for node in tree.body if isinstance(node, ast.FunctionDef | ast.ClassDef)
+        ]
+        assert defined == [CONTRACT[grade_id]], f"{grade_id} defines {defined}"
+
+
+def test_each_task_has_a_locked_test_cell_with_visible_and_hidden_tests():
+    cells = cells_by_grade_id()
+    for grade_id in CONTRACT:
+        test = cells[f"test_{grade_id}"]
+        meta = test.metadata["nbgrader"]
+        assert meta["grade"] and meta["locked"] and not meta["solution"] and meta["points"] > 0
+        visible, _, rest = test.source.partition("### BEGIN HIDDEN TESTS")
+        assert "assert" in visible, f"test_{grade_id} has no visible test"
+        hidden = rest.partition("### END HIDDEN TESTS")[0]
+        assert "assert" in hidden, f"test_{grade_id} has no hidden test"
+
+
+def test_each_exercise_keeps_a_manually_graded_written_answer():
+    cells = cells_by_grade_id()
+    for grade_id in WRITTEN:
+        meta = cells[grade_id].metadata["nbgrader"]
+        assert cells[grade_id].cell_type == "markdown"
+        assert meta["solution"] and meta["grade"] and meta["points"] > 0
+
+
+def test_source_notebooks_are_committed_without_outputs():
+    for path in source_notebooks():
+        for cell in nbformat.read(path, as_version=4).cells:
+            if cell.cell_type == "code":
+                assert not cell.outputs and cell.execution_count is None, path.name
+
+
+@pytest.mark.parametrize("mutant", MUTANTS, ids=lambda m: f"{m.grade_id}-{m.name}")
+def test_every_mutant_still_applies_to_the_reference(mutant):
+    source = solution_cells()[mutant.grade_id][1]
+    mutated = mutant.apply(source)
+    assert mutated != source
+    ast.parse(mutated)
+
+
+def test_every_task_has_at_least_three_mutants():
+    counts = {grade_id: sum(m.grade_id == grade_id for m in MUTANTS) for grade_id in CONTRACT}
+    assert min(counts.values()) >= 3, counts

@@ -1,0 +1,88 @@
+"""Releasing the `rnn` assignment: what students receive holds no solution and no hidden test."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import nbformat
+from conftest import ASSIGNMENT_SOURCE, source_notebooks
+
+from autograder.release import find_leaks
+
+RNN_COURSE = str(Path(sys.executable).with_name("rnn-course"))
+
+
+SECRET_BLOCK = re.compile(r"### BEGIN (SOLUTION|HIDDEN TESTS)\n(.*?)### END \1", flags=re.S)
+
+
+def secret_lines() -> set[str]:
+    """Substantive lines of the reference solutions and hidden tests found nowhere else."""
+    secrets, public = set(), set()
+    for path in source_notebooks():
+        for cell in nbformat.read(path, as_version=4).cells:
+            for _, block in SECRET_BLOCK.findall(cell.source):
+                secrets |= {line.strip() for line in block.splitlines() if len(line.strip()) > 12}
+            public |= {line.strip() for line in SECRET_BLOCK.sub("", cell.source).splitlines()}
+    return secrets - public
+
+
+def run_cli(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([RNN_COURSE, *args], capture_output=True, text=True, check=False)
+
+
+def test_release_through_the_cli_holds_no_solution_and_no_hidden_test(tmp_path):
+    finished = run_cli(
+        "release", "--course-dir", str(tmp_path / "course"), "--zip", str(tmp_path / "rnn.zip")
+    )
+    assert finished.returncode == 0, finished.stderr
+    released = sorted((tmp_path / "course" / "release" / "rnn").glob("*.ipynb"))
+    assert [p.name for p in released] == [p.name for p in source_notebooks()]
+    secrets = secret_lines()
+    assert len(secrets) > 100  # the search below would prove nothing without them
+    texts = {p.name: p.read_text() for p in released}
+    with zipfile.ZipFile(tmp_path / "rnn.zip") as archive:
+        texts |= {name: archive.read(name).decode() for name in archive.namelist()}
+    for name, text in texts.items():
+        for marker in ("BEGIN SOLUTION", "END SOLUTION", "BEGIN HIDDEN TESTS", "HIDDEN TESTS"):
+            assert marker not in text, f"{name} contains {marker!r}"
+        # compare line by line, as JSON escapes the notebook's source
+        lines = {
+            line.strip()
+            for cell in nbformat.reads(text, 4).cells
+            for line in cell.source.splitlines()
+        }
+        leaked = secrets & lines
+        assert not leaked, f"{name} leaks {sorted(leaked)[:3]}"
+
+
+def test_release_keeps_the_visible_tests_and_the_task_skeletons(released_course):
+    released = released_course.folder("release", ".")
+    text = (released / "03-rnn-from-scratch.ipynb").read_text()
+    assert "def rnn_backward(dH, cache):" in text
+    assert "class MySimpleRNNCell(keras.layers.Layer):" in text
+    assert "raise NotImplementedError()" in text
+    assert "np.testing.assert_allclose(_grads[3], _numeric" in text  # a visible test
+
+
+def test_the_leak_check_finds_a_planted_hidden_test(tmp_path):
+    notebook = nbformat.v4.new_notebook(
+        cells=[
+            nbformat.v4.new_code_cell(
+                "assert f(1) == 1\n### BEGIN HIDDEN TESTS\nassert f(2) == 4\n"
+            )
+        ]
+    )
+    nbformat.write(notebook, tmp_path / "leaky.ipynb")
+    assert find_leaks(tmp_path) == ["leaky.ipynb: 'BEGIN HIDDEN TESTS'"]
+    assert find_leaks(ASSIGNMENT_SOURCE)  # the sources themselves are full of markers
+
+
+def test_releasing_an_unknown_assignment_is_one_clear_error(tmp_path):
+    finished = run_cli("release", "--course-dir", str(tmp_path), "--assignment", "rnn2")
+    assert finished.returncode == 1
+    assert "no notebooks to release" in finished.stderr
+    assert "Traceback" not in finished.stderr

@@ -1,0 +1,283 @@
+"""The website: a clean strict build, what the built site contains, the cache, and the page numbers.
+
+One clean build (minutes: every model of the chapter is trained) is shared by the whole module;
+the module runs on one xdist worker (`--dist loadgroup`).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import unquote, urlparse
+
+import jupytext
+import nbformat
+import numpy as np
+import pytest
+import yaml
+from bs4 import BeautifulSoup
+from nbclient import NotebookClient
+
+from autograder.site import ROOT, read_page_table
+from course_data import load_sentfin, noise_floor_mae, synthetic_series
+from course_data.series import SPLIT_TIME
+
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("book")]
+
+JUPYTER_BOOK = str(Path(sys.executable).with_name("jupyter-book"))
+LOCAL_HOSTS = {"localhost", "127.0.0.1", "::1"}
+SENTIMENT_MODELS = {
+    "majority class",
+    "TF-IDF + logistic regression",
+    "SimpleRNN, post-padding",
+    "SimpleRNN, pre-padding",
+    "SimpleRNN, masking",
+    "bidirectional SimpleRNN, masking",
+}
+
+
+@dataclass
+class Build:
+    returncode: int
+    log: str
+    html: Path
+
+
+def build_book(output: Path, *extra: str) -> Build:
+    finished = subprocess.run(
+        [
+            JUPYTER_BOOK,
+            "build",
+            str(ROOT),
+            "--path-output",
+            str(output),
+            "-W",
+            "--keep-going",
+            *extra,
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    return Build(finished.returncode, finished.stdout + finished.stderr, output / "_build" / "html")
+
+
+@pytest.fixture(scope="module")
+def clean_build(tmp_path_factory, sentfin_csv, monkeypatch_module) -> Build:
+    monkeypatch_module.setenv("SENTFIN_CSV", str(sentfin_csv))
+    return build_book(tmp_path_factory.mktemp("book"))
+
+
+@pytest.fixture(scope="module")
+def site(clean_build) -> Path:
+    assert clean_build.returncode == 0, f"the clean build failed:\n{clean_build.log[-6000:]}"
+    return clean_build.html
+
+
+@pytest.fixture(scope="module")
+def monkeypatch_module():
+    with pytest.MonkeyPatch.context() as mp:
+        yield mp
+
+
+def toc_pages() -> list[str]:
+    """Every document named in _toc.yml, without suffix (e.g. 'book/05-forecasting')."""
+    toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
+    pages = [toc["root"]]
+    for part in toc.get("parts", [{"chapters": toc.get("chapters", [])}]):
+        pages += [chapter["file"] for chapter in part["chapters"]]
+    return [str(Path(page).with_suffix("")) for page in pages]
+
+
+def soup(path: Path) -> BeautifulSoup:
+    return BeautifulSoup(path.read_text(encoding="utf-8"), "html.parser")
+
+
+def built_pages(site: Path) -> list[Path]:
+    return [page for page in site.rglob("*.html") if "_static" not in page.parts]
+
+
+def glued(notebook: nbformat.NotebookNode, name: str) -> str:
+    """The text/plain value a page glued under `name` (myst-nb stores it in the cell outputs)."""
+    for cell in notebook.cells:
+        for output in cell.get("outputs", []):
+            if output.get("metadata", {}).get("scrapbook", {}).get("name") == name:
+                # stored under a prefixed MIME type, e.g. application/papermill.record/text/plain
+                return next(v for k, v in output["data"].items() if k.endswith("text/plain"))
+    raise AssertionError(f"nothing glued as {name!r}")
+
+
+# --- the build -------------------------------------------------------------------------------
+
+
+def test_clean_build_succeeds_with_no_cell_error_and_no_warning(clean_build):
+    # -W --keep-going turns every Sphinx warning (including a cell's stderr output) into failure
+    assert clean_build.returncode == 0, clean_build.log[-6000:]
+    assert "build succeeded" in clean_build.log
+    assert not re.search(r"\bWARNING\b(?!.*Kernel is running over TCP)", clean_build.log), (
+        "the build log has warnings"
+    )
+
+
+def test_every_page_of_the_toc_is_built(site):
+    missing = [page for page in toc_pages() if not (site / f"{page}.html").is_file()]
+    assert not missing
+    assert len(toc_pages()) == 10
+
+
+def test_every_image_resolves_to_a_file(site):
+    broken, seen = [], 0
+    for page in built_pages(site):
+        for img in soup(page).find_all("img"):
+            src = img.get("src", "")
+            if src.startswith("data:"):
+                continue
+            seen += 1
+            if urlparse(src).scheme or not (page.parent / unquote(src)).resolve().is_file():
+                broken.append(f"{page.relative_to(site)}: {src}")
+    assert not broken
+    assert seen >= 8, "the chapter's figures are missing from the built pages"
+
+
+def test_every_figure_has_alt_text(site):
+    missing = [
+        f"{page.relative_to(site)}: {img.get('src')}"
+        for page in built_pages(site)
+        for img in soup(page).find_all("img")
+        if "_images" in img.get("src", "") and not img.get("alt", "").strip()
+    ]
+    assert not missing
+
+
+def test_no_page_loads_a_script_or_stylesheet_from_another_host(site):
+    remote = []
+    for page in built_pages(site):
+        document = soup(page)
+        for tag, attribute in (("script", "src"), ("link", "href")):
+            for element in document.find_all(tag):
+                if tag == "link" and not {"stylesheet", "preload", "modulepreload"} & set(
+                    element.get("rel", [])
+                ):
+                    continue
+                url = urlparse(element.get(attribute) or "")
+                if url.scheme in {"http", "https"} or url.netloc:
+                    if url.hostname not in LOCAL_HOSTS:
+                        remote.append(f"{page.relative_to(site)}: <{tag}> {url.geturl()}")
+    for css in (site / "_static").rglob("*.css"):
+        for url in re.findall(r"@import\s+(?:url\()?['\"]?(https?://[^'\")]+)", css.read_text()):
+            remote.append(f"{css.relative_to(site)}: @import {url}")
+    assert not remote
+
+
+def test_equations_are_rendered_by_mathjax_served_from_the_site(site):
+    page = soup(site / "book" / "03-bptt-and-gradients.html")
+    scripts = [script.get("src", "") for script in page.find_all("script")]
+    mathjax = [src for src in scripts if "mathjax" in src.lower()]
+    assert mathjax, "the page with the BPTT equations loads no MathJax"
+    for src in mathjax:
+        assert (site / "book" / src).resolve().is_file(), src
+    assert page.find(class_="math"), "no equation on the BPTT page"
+
+
+def test_search_index_covers_the_chapter(site):
+    assert (site / "search.html").is_file()
+    index = (site / "searchindex.js").read_text()
+    for word in ("backpropag", "bidirect", "sentfin", "clip"):
+        assert word in index.lower(), word
+
+
+def test_every_notebook_page_offers_its_executed_ipynb_for_download(site):
+    for page in toc_pages():
+        html = soup(site / f"{page}.html")
+        links = [a.get("href", "") for a in html.select(".dropdown-download-buttons a")]
+        ipynb = [href for href in links if href.endswith(f"{Path(page).name}.ipynb")]
+        assert ipynb, f"{page}: no .ipynb in the download menu ({links})"
+        notebook = nbformat.read((site / page).parent / unquote(ipynb[0]), as_version=4)
+        if any(cell.cell_type == "code" for cell in notebook.cells):
+            assert any(
+                cell.get("outputs") for cell in notebook.cells if cell.cell_type == "code"
+            ), f"{page}: the downloaded notebook has no outputs"
+
+
+def test_exercise_solutions_are_behind_a_toggle(site):
+    page = soup(site / "book" / "08-exercises.html")
+    exercises = page.select(".exercise")
+    solutions = page.select(".solution")
+    assert len(exercises) == 4
+    assert len(solutions) == 4
+    assert all("dropdown" in solution.get("class", []) for solution in solutions)
+    assert "rnn" in page.get_text() and "assignment" in page.get_text()
+
+
+def test_an_unchanged_rebuild_executes_nothing(clean_build, site):
+    # --all re-reads every page, so each must come back from the execution cache, not a kernel
+    again = build_book(site.parents[1], "--all")
+    assert again.returncode == 0, again.log[-4000:]
+    assert "Executing notebook" not in again.log
+    assert len(re.findall(r"Using cached notebook", again.log)) == len(toc_pages())
+
+
+# --- the numbers on the pages ----------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def forecast_mae(site) -> dict[str, float]:
+    table = read_page_table(site / "book" / "05-forecasting.html", "validation MAE")
+    return table["validation MAE"].to_dict()
+
+
+def test_the_rnn_forecast_beats_the_naive_forecast(forecast_mae):
+    mae = forecast_mae
+    assert mae["stacked SimpleRNN"] < mae["naive (last value)"]
+    assert mae["stacked SimpleRNN"] > mae["noise floor σ·√(2/π)"]
+
+
+def test_the_baselines_on_the_page_equal_their_recomputation(forecast_mae):
+    series = synthetic_series()
+    actual = series.values[SPLIT_TIME:]
+    naive = series.values[SPLIT_TIME - 1 : -1]
+    assert forecast_mae["naive (last value)"] == pytest.approx(
+        np.mean(np.abs(actual - naive)), abs=5e-4
+    )
+    assert forecast_mae["noise floor σ·√(2/π)"] == pytest.approx(
+        noise_floor_mae(series.noise_level), abs=5e-4
+    )
+    assert noise_floor_mae(series.noise_level) == pytest.approx(5 * math.sqrt(2 / math.pi))
+
+
+def test_the_rnn_mae_on_the_page_equals_a_fresh_run_of_the_page(site, forecast_mae):
+    notebook = jupytext.read(ROOT / "book" / "05-forecasting.md")
+    NotebookClient(
+        notebook,
+        timeout=900,
+        kernel_name="python3",
+        resources={"metadata": {"path": str(ROOT / "book")}},
+    ).execute()
+    recomputed = float(glued(notebook, "rnn_mae"))
+    printed = forecast_mae["stacked SimpleRNN"]
+    assert printed == pytest.approx(recomputed, abs=5e-4)  # the table shows three decimals
+    prose = soup(site / "book" / "05-forecasting.html").get_text(" ", strip=True)
+    assert f"validation MAE is {recomputed:.2f}" in prose
+
+
+def test_the_sentiment_page_keeps_the_agreed_headlines_and_compares_all_models(site):
+    page = soup(site / "book" / "06-financial-sentiment.html")
+    table = read_page_table(
+        site / "book" / "06-financial-sentiment.html", "bidirectional SimpleRNN, masking"
+    )
+    assert set(table.index) == SENTIMENT_MODELS
+    assert table[["accuracy", "macro-F1"]].gt(0).all().all()
+    assert table[["accuracy", "macro-F1"]].le(1).all().all()
+    prose = re.search(
+        r"For\s+([\d,]+)\s+of the\s+([\d,]+)\s+headlines all entities agree", page.get_text(" ")
+    )
+    assert prose, "the page no longer says how many headlines were kept"
+    kept, total = (int(number.replace(",", "")) for number in prose.groups())
+    assert kept >= 9_000
+    data = load_sentfin()
+    assert (kept, total) == (len(data.headlines), data.total)
