@@ -35,6 +35,20 @@ def jupyter_book_command() -> str:
     return found
 
 
+def build_command(output: Path, *extra: str, root: Path = ROOT) -> list[str]:
+    """The strict build: any cell error or Sphinx warning (a cell's stderr included) fails it."""
+    return [
+        jupyter_book_command(),
+        "build",
+        str(root),
+        "--path-output",
+        str(output),
+        "-W",
+        "--keep-going",
+        *extra,
+    ]
+
+
 def build_site(root: Path = ROOT, output: Path | None = None) -> Path:
     """Build the book under `output` (default: the project root) and return the HTML folder.
 
@@ -46,15 +60,7 @@ def build_site(root: Path = ROOT, output: Path | None = None) -> Path:
     except DataError as error:
         raise CourseError(str(error)) from error
     output = Path(output or root)
-    command = [
-        jupyter_book_command(),
-        "build",
-        str(root),
-        "--path-output",
-        str(output),
-        "-W",
-        "--keep-going",
-    ]
+    command = build_command(output, root=root)
     log.info("building the book: %s", " ".join(command))
     finished = subprocess.run(command, cwd=root, check=False)
     if finished.returncode != 0:

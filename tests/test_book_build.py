@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 import re
 import subprocess
-import sys
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import unquote, urlparse
@@ -20,15 +20,16 @@ import numpy as np
 import pytest
 import yaml
 from bs4 import BeautifulSoup
+from conftest import source_notebooks
 from nbclient import NotebookClient
 
-from autograder.site import ROOT, read_page_table
+from autograder.release import find_leaks
+from autograder.site import ROOT, build_command, read_page_table
 from course_data import load_sentfin, noise_floor_mae, synthetic_series
 from course_data.series import SPLIT_TIME
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("book")]
 
-JUPYTER_BOOK = str(Path(sys.executable).with_name("jupyter-book"))
 LOCAL_HOSTS = {"localhost", "127.0.0.1", "::1"}
 SENTIMENT_MODELS = {
     "majority class",
@@ -49,16 +50,7 @@ class Build:
 
 def build_book(output: Path, *extra: str) -> Build:
     finished = subprocess.run(
-        [
-            JUPYTER_BOOK,
-            "build",
-            str(ROOT),
-            "--path-output",
-            str(output),
-            "-W",
-            "--keep-going",
-            *extra,
-        ],
+        build_command(output, *extra),
         cwd=ROOT,
         capture_output=True,
         text=True,
@@ -281,3 +273,16 @@ def test_the_sentiment_page_keeps_the_agreed_headlines_and_compares_all_models(s
     assert kept >= 9_000
     data = load_sentfin()
     assert (kept, total) == (len(data.headlines), data.total)
+
+
+def test_the_exercises_page_offers_the_student_assignment_without_secrets(site, tmp_path):
+    page = soup(site / "book" / "08-exercises.html")
+    links = [a["href"] for a in page.find_all("a", href=True) if a["href"].endswith(".zip")]
+    assert len(links) == 1
+    archive = (site / "book" / unquote(links[0])).resolve()
+    with zipfile.ZipFile(archive) as student_version:
+        names = sorted(student_version.namelist())
+        student_version.extractall(tmp_path)
+    assert names == [f"rnn/{notebook.name}" for notebook in source_notebooks()]
+    assert find_leaks(tmp_path) == []
+    assert "raise NotImplementedError()" in (tmp_path / "rnn" / "01-gradients.ipynb").read_text()

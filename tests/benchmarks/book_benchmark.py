@@ -18,24 +18,14 @@ import tempfile
 import time
 from pathlib import Path
 
-from autograder.site import ROOT, jupyter_book_command, read_page_table
+from autograder.site import ROOT, build_command, read_page_table
 from course_data import fetch_sentfin
 
 
 def timed_build(output: Path, *extra: str) -> float:
     start = time.perf_counter()
     subprocess.run(
-        [
-            jupyter_book_command(),
-            "build",
-            str(ROOT),
-            "--path-output",
-            str(output),
-            "-W",
-            "--keep-going",
-            "--quiet",
-            *extra,
-        ],
+        build_command(output, "--quiet", *extra),
         cwd=ROOT,
         check=True,
         stdout=subprocess.DEVNULL,
