@@ -7,6 +7,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
+from autograder.cells import answer_sources, replace_sources
 from autograder.course import Course
 from autograder.release import release
 from course_data import DataError, fetch_sentfin
@@ -34,22 +35,17 @@ def source_notebooks() -> list[Path]:
 
 def solution_cells() -> dict[str, tuple[Path, str]]:
     """grade_id → (notebook, source) of every code solution cell of the reference."""
-    cells = {}
-    for path in source_notebooks():
-        for cell in nbformat.read(path, as_version=4).cells:
-            meta = cell.metadata.get("nbgrader", {})
-            if meta.get("solution") and cell.cell_type == "code":
-                cells[meta["grade_id"]] = (path, cell.source)
-    return cells
+    return {
+        grade_id: (path, source)
+        for path in source_notebooks()
+        for grade_id, source in answer_sources(path).items()
+    }
 
 
 def write_variant(path: Path, target: Path, replace: dict[str, str]) -> Path:
     """A copy of notebook `path` at `target` with the named solution cells' sources replaced."""
     notebook = nbformat.read(path, as_version=4)
-    for cell in notebook.cells:
-        grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
-        if grade_id in replace:
-            cell.source = replace[grade_id]
+    replace_sources(notebook, replace)
     target.parent.mkdir(parents=True, exist_ok=True)
     nbformat.write(notebook, target)
     return target

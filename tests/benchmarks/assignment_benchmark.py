@@ -14,24 +14,15 @@ import resource
 import sys
 import tempfile
 import time
-from pathlib import Path
 
 import nbformat
 from nbclient import NotebookClient
 
+from autograder.cells import answer_sources, replace_sources
 from autograder.course import SOURCE_NOTEBOOKS, Course
 from autograder.release import release
 
 CPU_GOAL_SECONDS = 60
-
-
-def answers(source: Path) -> dict[str, str]:
-    """grade_id → reference source of every code answer cell of a source notebook."""
-    return {
-        cell.metadata["nbgrader"]["grade_id"]: cell.source
-        for cell in nbformat.read(source, as_version=4).cells
-        if cell.cell_type == "code" and cell.metadata.get("nbgrader", {}).get("solution")
-    }
 
 
 def children_cpu_seconds() -> float:
@@ -59,11 +50,7 @@ def main() -> int:
         worst = 0.0
         for path in sorted(released.glob("*.ipynb")):
             notebook = nbformat.read(path, as_version=4)
-            reference = answers(SOURCE_NOTEBOOKS / released.name / path.name)
-            for cell in notebook.cells:
-                grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
-                if grade_id in reference:
-                    cell.source = reference[grade_id]
+            replace_sources(notebook, answer_sources(SOURCE_NOTEBOOKS / released.name / path.name))
             wall, cpu, failed = run_as_student(notebook)
             worst = max(worst, cpu)
             verdict = "all pass" if not failed else "FAILED: " + ", ".join(failed)
