@@ -1,8 +1,10 @@
-"""Autograde: run every submitted notebook with the hidden tests restored, into the gradebook.
+"""Stock nbgrader autograde, serial and unsandboxed: the baseline the course's grader is measured
+against (tests/benchmarks/grading_benchmark.py) and a check that the notebooks also work for
+instructors who grade with nbgrader alone.
 
-nbgrader's `autograde` does the work: it restores the locked cells (tests included) from the
-gradebook, so a student cannot change a test, executes the notebook and records each test
-cell's score in the SQLite gradebook.
+nbgrader restores the locked cells (tests included) from the gradebook, executes the notebook
+with the instructor's rights and records each test cell's score. `rnn-course autograde` uses
+`grading.py` instead: sandboxed, parallel, and judged outside the student's kernel.
 """
 
 from __future__ import annotations

@@ -17,10 +17,15 @@ from rich.logging import RichHandler
 from course_data import DataError
 
 from . import site
-from .autograde import autograde
 from .course import ASSIGNMENT, Course
 from .errors import CourseError
+from .export import export_csv
+from .feedback import write_feedback
+from .grading import grade_class
+from .intake import collect, import_zip
 from .release import release, student_zip
+from .report import write_report
+from .sandbox import Limits
 
 app = typer.Typer(
     help="The RNN course: build and serve the website; release, grade and report assignments.",
@@ -132,20 +137,155 @@ def release_command(
     console.print(f"released {assignment}: {released} ({names})")
 
 
+DbUrlOption = Annotated[
+    str | None,
+    typer.Option(
+        "--db-url",
+        envvar="RNN_COURSE_DB_URL",
+        help="Gradebook as an SQLAlchemy URL (default: SQLite <course-dir>/gradebook.db).",
+    ),
+]
+
+
+def open_course(course_dir: Path, db_url: str | None = None) -> Course:
+    return Course.open(course_dir, db_url=db_url)
+
+
 @app.command("autograde")
 def autograde_command(
     course_dir: CourseDirOption = Path("course"),
     assignment: AssignmentOption = ASSIGNMENT,
+    db_url: DbUrlOption = None,
     student: Annotated[
         list[str] | None, typer.Option(help="Grade only this student (repeatable); default: all.")
     ] = None,
+    workers: Annotated[
+        int | None, typer.Option(help="Submissions graded at once (default: the number of cores).")
+    ] = None,
+    force: Annotated[
+        bool, typer.Option(help="Regrade students already graded with unchanged submissions.")
+    ] = False,
+    cell_timeout: Annotated[float, typer.Option(help="Seconds one cell may run.")] = 120.0,
+    notebook_timeout: Annotated[float, typer.Option(help="Seconds one notebook may run.")] = 600.0,
+    memory_mb: Annotated[int, typer.Option(help="Memory limit of one notebook, in MiB.")] = 3072,
+    unsafe_no_sandbox: Annotated[
+        bool,
+        typer.Option(
+            "--unsafe-no-sandbox",
+            help="Run student code WITHOUT bubblewrap, with your own rights (not recommended).",
+        ),
+    ] = False,
 ) -> None:
-    """Run every submission in <course-dir>/submitted/ with the hidden tests, into the gradebook."""
+    """Grade every submission in <course-dir>/submitted/ in a sandbox, into the gradebook."""
+    limits = Limits(
+        cell_seconds=cell_timeout,
+        notebook_seconds=notebook_timeout,
+        memory_bytes=memory_mb * 1024**2,
+    )
     try:
-        outcomes = autograde(Course.open(course_dir), student or None, assignment)
+        results = grade_class(
+            open_course(course_dir, db_url),
+            student or None,
+            assignment,
+            workers=workers,
+            limits=limits,
+            sandboxed=not unsafe_no_sandbox,
+            force=force,
+        )
     except CourseError as error:
         fail(error)
-    failed = {name: outcome for name, outcome in outcomes.items() if outcome != "ok"}
-    console.print(f"autograded {len(outcomes) - len(failed)} of {len(outcomes)} submissions")
-    if failed:
-        raise typer.Exit(1)
+    problems = {name: r.status for name, r in results.items() if r.status != "ok"}
+    skipped = sum(r.skipped for r in results.values())
+    console.print(
+        f"graded {len(results) - skipped} submissions ({skipped} unchanged since the last run); "
+        f"{len(problems)} with grading problems"
+    )
+    for name, status in problems.items():
+        console.print(f"  {name}: {status}", highlight=False)
+
+
+@app.command("import-zip")
+def import_zip_command(
+    archive: Annotated[Path, typer.Argument(help="The LMS's bulk download (a zip).")],
+    roster: Annotated[Path, typer.Option(help="CSV with columns student_id and lms_id.")],
+    course_dir: CourseDirOption = Path("course"),
+    assignment: AssignmentOption = ASSIGNMENT,
+    replace: Annotated[
+        bool, typer.Option(help="Replace a student's earlier, different submission.")
+    ] = False,
+) -> None:
+    """Import an LMS bulk download into <course-dir>/submitted/<student>/<assignment>/."""
+    try:
+        summary = import_zip(Course.open(course_dir), archive, roster, assignment, replace)
+    except CourseError as error:
+        fail(error)
+    console.print(
+        f"imported {len(summary.imported)} students, {len(summary.unchanged)} unchanged, "
+        f"{len(summary.skipped)} files not imported"
+    )
+    for name, why in summary.skipped:
+        console.print(f"  not imported: {name}: {why}", highlight=False)
+
+
+@app.command("collect")
+def collect_command(
+    course_dir: CourseDirOption = Path("course"), assignment: AssignmentOption = ASSIGNMENT
+) -> None:
+    """Collect submissions from nbgrader's exchange (students ran `nbgrader submit`)."""
+    try:
+        collect(Course.open(course_dir), assignment)
+    except CourseError as error:
+        fail(error)
+    console.print(f"collected {assignment} into {Path(course_dir) / 'submitted'}")
+
+
+@app.command("feedback")
+def feedback_command(
+    course_dir: CourseDirOption = Path("course"),
+    assignment: AssignmentOption = ASSIGNMENT,
+    db_url: DbUrlOption = None,
+    student: Annotated[
+        list[str] | None, typer.Option(help="Only this student (repeatable).")
+    ] = None,
+) -> None:
+    """Per-student HTML feedback (no hidden tests, no solutions) in <course-dir>/feedback/."""
+    try:
+        pages = write_feedback(open_course(course_dir, db_url), student or None, assignment)
+    except CourseError as error:
+        fail(error)
+    console.print(f"wrote {len(pages)} feedback pages into {Path(course_dir) / 'feedback'}")
+
+
+@app.command("export")
+def export_command(
+    out: Annotated[Path, typer.Option(help="The CSV to write.")],
+    course_dir: CourseDirOption = Path("course"),
+    assignment: AssignmentOption = ASSIGNMENT,
+    db_url: DbUrlOption = None,
+    nbgrader_csv: Annotated[
+        Path | None, typer.Option(help="Also write nbgrader's own grades export here.")
+    ] = None,
+) -> None:
+    """One row per student, one column per task (auto score), the total and the maximum."""
+    try:
+        rows = export_csv(open_course(course_dir, db_url), out, assignment, nbgrader_csv)
+    except CourseError as error:
+        fail(error)
+    console.print(f"wrote {rows} students to {out}")
+
+
+@app.command("report")
+def report_command(
+    course_dir: CourseDirOption = Path("course"),
+    assignment: AssignmentOption = ASSIGNMENT,
+    db_url: DbUrlOption = None,
+    out: Annotated[
+        Path | None, typer.Option(help="The HTML file (a PNG is written beside).")
+    ] = None,
+) -> None:
+    """A class report: score distribution, per-task results, submissions with problems."""
+    try:
+        path = write_report(open_course(course_dir, db_url), out, assignment)
+    except CourseError as error:
+        fail(error)
+    console.print(f"report: {path} (figure: {path.with_suffix('.png')})")

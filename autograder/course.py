@@ -50,16 +50,19 @@ class Course:
 
     root: Path
     source: Path = SOURCE_NOTEBOOKS
+    database: str | None = None  # an SQLAlchemy URL; default: SQLite in the course folder
 
     @classmethod
-    def open(cls, root: Path | str, source: Path = SOURCE_NOTEBOOKS) -> Course:
+    def open(
+        cls, root: Path | str, source: Path = SOURCE_NOTEBOOKS, db_url: str | None = None
+    ) -> Course:
         root = Path(root).expanduser().resolve()
         if root.exists() and not root.is_dir():
             raise CourseError(f"{root}: exists and is not a folder; choose another --course-dir")
         if root.is_relative_to(ROOT.resolve()):
             log.warning("%s is inside the course repository; keep grades out of git", root)
         (root / "exchange").mkdir(parents=True, exist_ok=True)  # nbgrader insists it exists
-        course = cls(root, Path(source).resolve())
+        course = cls(root, Path(source).resolve(), db_url)
         (root / "nbgrader_config.py").write_text(
             NBGRADER_CONFIG.format(
                 course_id=COURSE_ID,
@@ -78,7 +81,7 @@ class Course:
 
     @property
     def db_url(self) -> str:
-        return f"sqlite:///{self.gradebook}"
+        return self.database or f"sqlite:///{self.gradebook}"
 
     def folder(self, step: str, student: str, assignment: str = ASSIGNMENT) -> Path:
         """nbgrader's `{step}/{student}/{assignment}` layout ('release' and 'source' have none)."""

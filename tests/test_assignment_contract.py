@@ -54,9 +54,22 @@ def test_each_task_has_a_locked_test_cell_with_visible_and_hidden_tests():
         meta = test.metadata["nbgrader"]
         assert meta["grade"] and meta["locked"] and not meta["solution"] and meta["points"] > 0
         visible, _, rest = test.source.partition("### BEGIN HIDDEN TESTS")
-        assert "assert" in visible, f"test_{grade_id} has no visible test"
+        assert "check_" in visible, f"test_{grade_id} has no visible check"
         hidden = rest.partition("### END HIDDEN TESTS")[0]
-        assert "assert" in hidden, f"test_{grade_id} has no hidden test"
+        assert "check_" in hidden, f"test_{grade_id} has no hidden check"
+
+
+def test_every_notebook_defines_the_same_test_helpers_in_its_locked_setup_cell():
+    helpers = set()
+    for path in source_notebooks():
+        setup = next(
+            cell
+            for cell in nbformat.read(path, as_version=4).cells
+            if cell.metadata.get("nbgrader", {}).get("grade_id") == "setup"
+        )
+        assert setup.metadata["nbgrader"]["locked"], path.name
+        helpers.add(setup.source[setup.source.index("# Test helpers") :])
+    assert len(helpers) == 1, "the test helpers differ between notebooks"
 
 
 def test_each_exercise_keeps_a_manually_graded_written_answer():

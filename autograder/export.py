@@ -1,0 +1,105 @@
+"""Grades out of the gradebook: one CSV row per student, one column per graded task.
+
+Columns are named by the task's answer grade_id (`jacobian_norms`, not `test_jacobian_norms`)
+because that is the fixed interface instructors know; written answers keep their own ids. A
+written answer not graded by hand yet is left empty, not counted as 0, so the instructor sees
+what is still to do.
+"""
+
+from __future__ import annotations
+
+import csv
+from dataclasses import dataclass
+from pathlib import Path
+
+from nbgrader.api import Gradebook, MissingEntry
+from nbgrader.plugins import CsvExportPlugin
+
+from .course import ASSIGNMENT, Course
+from .errors import CourseError
+from .grading import plan_assignment, read_states
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str  # in the CSV
+    grade_id: str  # in the gradebook
+    notebook: str
+    max_score: float
+    auto: bool
+
+
+def columns(course: Course, assignment: str = ASSIGNMENT) -> list[Column]:
+    """The graded cells in the order of the notebooks, as CSV columns."""
+    found = []
+    for plan in plan_assignment(course, assignment):
+        for cell in plan.source.cells:
+            meta = cell.get("metadata", {}).get("nbgrader", {})
+            if not meta.get("grade"):
+                continue
+            grade_id, auto = meta["grade_id"], cell.cell_type == "code"
+            name = grade_id.removeprefix("test_") if auto else grade_id
+            found.append(Column(name, grade_id, plan.name, float(meta["points"]), auto))
+    return found
+
+
+def grade_table(course: Course, assignment: str = ASSIGNMENT) -> list[dict[str, object]]:
+    """One dict per student with a submission in the gradebook: column name → score."""
+    cols = columns(course, assignment)
+    states = read_states(course, assignment)
+    rows = []
+    with Gradebook(course.db_url) as gradebook:
+        try:
+            gradebook.find_assignment(assignment)
+        except MissingEntry:
+            raise CourseError(f"{assignment!r} is not in the gradebook: release it first") from None
+        for student in sorted(s.id for s in gradebook.students):
+            try:
+                gradebook.find_submission(assignment, student)
+            except MissingEntry:
+                continue
+            row: dict[str, object] = {"student_id": student}
+            total = 0.0
+            for col in cols:
+                grade = gradebook.find_grade(col.grade_id, col.notebook, assignment, student)
+                if col.auto:
+                    score = grade.auto_score
+                else:
+                    score = grade.manual_score
+                row[col.name] = score
+                total += score or 0.0
+            row["total"] = total
+            row["max_score"] = sum(c.max_score for c in cols)
+            row["status"] = states.get(student, {}).get("status", "not graded by rnn-course")
+            rows.append(row)
+    return rows
+
+
+def export_csv(
+    course: Course, out: Path, assignment: str = ASSIGNMENT, nbgrader_csv: Path | None = None
+) -> int:
+    """Write the grade table (and nbgrader's own export, if asked); returns the row count."""
+    rows = grade_table(course, assignment)
+    fields = ["student_id", *(c.name for c in columns(course, assignment))]
+    fields += ["total", "max_score", "status"]
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with out.open("w", newline="") as handle:
+        writer = csv.DictWriter(handle, fields)
+        writer.writeheader()
+        for row in rows:
+            writer.writerow({k: _cell(v) for k, v in row.items()})
+    if nbgrader_csv:
+        plugin = CsvExportPlugin()
+        plugin.to = str(nbgrader_csv)
+        with Gradebook(course.db_url) as gradebook:
+            plugin.export(gradebook)
+    return len(rows)
+
+
+def _cell(value: object) -> object:
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        return f"{value:g}"
+    return value

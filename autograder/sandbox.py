@@ -1,0 +1,298 @@
+"""Run untrusted notebook cells in a bubblewrap sandbox, under time, memory and process limits.
+
+The sandbox sees a read-only system (/usr, the project's Python and its virtual environment),
+an empty private scratch directory (a size-limited tmpfs) as its home and working directory, no
+network, no other process, and nothing of the course directory, the solutions, the gradebook,
+the instructor's home or other students. Cells go in on stdin and results come out on a pipe,
+so no file is shared with the host.
+
+When the grader runs as root (in a container or CI), the sandbox keeps root only to set itself
+up: the runner then switches to an unprivileged user id, one per worker, so that the process
+limit applies (the kernel does not limit root's processes). Run as an ordinary user, bubblewrap
+maps the instructor's id to `nobody` in a new user namespace instead.
+
+Rlimits bound each process; where the machine lets the grader create control groups (root with
+cgroup v1 or v2, as in a container or CI), each worker's sandbox also gets a cgroup that bounds
+the memory and the number of processes of the whole sandbox, so that a fork bomb or many
+processes each allocating memory cannot take the machine down.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from .errors import CourseError
+
+log = logging.getLogger(__name__)
+
+RUNNER = Path(__file__).with_name("sandbox_runner.py")
+SANDBOX_HOME = "/submission"
+FIRST_GRADER_UID = 61000  # worker w runs as FIRST_GRADER_UID + w when the grader is root
+MAX_EVENT_BYTES = 256 * 1024 * 1024  # more than any honest submission reports
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Per-notebook resource limits (the defaults suit this assignment on a 2-core laptop)."""
+
+    cell_seconds: float = 120.0
+    notebook_seconds: float = 600.0
+    memory_bytes: int = 3 * 1024**3
+    processes: int = 256  # threads count as processes; TensorFlow starts dozens
+    file_bytes: int = 64 * 1024**2
+    open_files: int = 1024
+    scratch_bytes: int = 256 * 1024**2
+
+
+@dataclass
+class RunResult:
+    """What came out of one sandboxed run: events in order, and how the run ended."""
+
+    events: list[dict] = field(default_factory=list)
+    returncode: int | None = None
+    timed_out: bool = False
+    overflow: bool = False  # the run reported more than MAX_EVENT_BYTES
+    seconds: float = 0.0
+    diagnostics: str = ""  # the runner's own start-up errors, before student code ran
+
+    @property
+    def ending(self) -> str:
+        """How the sandbox ended, to follow "the kernel …" in a status line."""
+        if self.timed_out:
+            return "timed out (notebook limit)"
+        if self.overflow:
+            return "was stopped: it reported too much"
+        if not self.returncode:
+            return "exited"
+        # killed by a signal: negative for our child, 128 + n when bwrap passes it on
+        number = -self.returncode if self.returncode < 0 else self.returncode - 128
+        if number in {s.value for s in signal.Signals}:
+            return f"crashed ({signal.Signals(number).name})"
+        return f"exited with status {self.returncode}"
+
+
+class ControlGroup:
+    """A memory + pids control group for one worker's sandboxes, if the machine allows it."""
+
+    ROOT = Path("/sys/fs/cgroup")
+
+    def __init__(self, name: str, limits: Limits):
+        self.paths: list[Path] = []
+        try:
+            if (self.ROOT / "cgroup.controllers").is_file():  # cgroup v2
+                group = self.ROOT / name
+                group.mkdir(exist_ok=True)
+                self.paths = [group]
+                (group / "memory.max").write_text(str(limits.memory_bytes))
+                (group / "pids.max").write_text(str(limits.processes))
+                if (group / "memory.swap.max").exists():
+                    (group / "memory.swap.max").write_text("0")
+            else:  # cgroup v1: one hierarchy per controller
+                memory, pids = self.ROOT / "memory" / name, self.ROOT / "pids" / name
+                for group in (memory, pids):
+                    group.mkdir(exist_ok=True)
+                    self.paths.append(group)
+                (memory / "memory.limit_in_bytes").write_text(str(limits.memory_bytes))
+                (pids / "pids.max").write_text(str(limits.processes))
+        except OSError as error:
+            log.debug("no control group for the sandbox (%s): rlimits only", error)
+            self.remove()
+
+    @property
+    def active(self) -> bool:
+        return bool(self.paths)
+
+    def wrap(self, args: list[str]) -> list[str]:
+        """`args`, started from inside the group (so every process it makes is counted)."""
+        if not self.paths:
+            return args
+        joins = " && ".join(f"echo $$ > {p / 'cgroup.procs'}" for p in self.paths)
+        return ["/bin/sh", "-c", f'{joins} && exec "$@"', "sandbox", *args]
+
+    def remove(self) -> None:
+        for path in self.paths:
+            try:
+                path.rmdir()
+            except OSError:
+                pass
+        self.paths = []
+
+
+def bubblewrap() -> str | None:
+    return shutil.which("bwrap")
+
+
+def _ancestors(path: Path) -> list[str]:
+    return [str(p) for p in reversed(path.parents) if str(p) != "/"]
+
+
+def _read_only_binds() -> list[Path]:
+    """The system and the interpreter the sandbox needs: /usr, the venv and its base Python."""
+    paths = {Path(sys.prefix).resolve(), Path(sys.base_prefix).resolve()}
+    return sorted(p for p in paths if not str(p).startswith("/usr"))
+
+
+def command(worker: int, limits: Limits) -> tuple[list[str], int | None]:
+    """The bwrap command line for one run, and the user id the runner switches to (if root)."""
+    bwrap = bubblewrap()
+    if bwrap is None:
+        raise CourseError("bubblewrap (bwrap) is not installed")
+    as_root = os.geteuid() == 0
+    args = [bwrap, "--die-with-parent", "--new-session"]
+    args += ["--unshare-ipc", "--unshare-pid", "--unshare-net", "--unshare-uts"]
+    args += ["--unshare-cgroup-try", "--hostname", "sandbox"]
+    if as_root:  # keep only what switching to the grading user needs
+        args += ["--cap-drop", "ALL", "--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID"]
+    else:
+        args += ["--unshare-user", "--uid", "65534", "--gid", "65534"]
+    args += ["--ro-bind", "/usr", "/usr"]
+    for name in ("bin", "lib", "lib64", "sbin"):
+        target = Path("/", name)
+        if target.is_symlink():
+            args += ["--symlink", os.readlink(target), str(target)]
+        elif target.is_dir():
+            args += ["--ro-bind", str(target), str(target)]
+    for etc in ("/etc/ld.so.cache", "/etc/fonts", "/etc/localtime"):
+        if Path(etc).exists():
+            args += ["--ro-bind", etc, etc]
+    created: set[str] = set()
+    for path in _read_only_binds():
+        for parent in _ancestors(path):
+            if parent not in created:
+                args += ["--perms", "0755", "--dir", parent]
+                created.add(parent)
+        args += ["--ro-bind", str(path), str(path)]
+    args += ["--proc", "/proc", "--dev", "/dev"]
+    args += ["--size", str(limits.scratch_bytes), "--perms", "0777", "--tmpfs", "/tmp"]
+    args += ["--size", str(limits.scratch_bytes), "--perms", "0777", "--tmpfs", SANDBOX_HOME]
+    args += ["--ro-bind", str(RUNNER), "/opt/grader/runner.py", "--chdir", SANDBOX_HOME]
+    env = {
+        "HOME": SANDBOX_HOME,
+        "PATH": f"{Path(sys.prefix) / 'bin'}:/usr/bin:/bin",
+        "LANG": "C.UTF-8",
+        "USER": "student",
+        "LOGNAME": "student",
+        "MPLBACKEND": "Agg",
+        "MPLCONFIGDIR": "/tmp/matplotlib",
+        "TF_CPP_MIN_LOG_LEVEL": "3",
+        "TF_NUM_INTRAOP_THREADS": "1",
+        "TF_NUM_INTEROP_THREADS": "1",
+        "OMP_NUM_THREADS": "1",
+        "OPENBLAS_NUM_THREADS": "1",
+        "MKL_NUM_THREADS": "1",
+        "PYTHONHASHSEED": "0",
+        "PYTHONDONTWRITEBYTECODE": "1",
+    }
+    args += ["--clearenv"]
+    for key, value in env.items():
+        args += ["--setenv", key, value]
+    python = str(Path(sys.prefix) / "bin" / "python")
+    args += ["--", python, "-I", "/opt/grader/runner.py"]
+    return args, (FIRST_GRADER_UID + worker if as_root else None)
+
+
+def unsandboxed_command() -> list[str]:
+    """The runner without a sandbox, for `--unsafe-no-sandbox` only."""
+    return [str(Path(sys.prefix) / "bin" / "python"), "-I", str(RUNNER)]
+
+
+def run(
+    cells: list[dict],
+    limits: Limits,
+    worker: int = 0,
+    sandboxed: bool = True,
+    group: ControlGroup | None = None,
+) -> RunResult:
+    """Run the cells (dicts with `source`) in a fresh sandbox; never raises for student faults."""
+    if sandboxed:
+        args, uid = command(worker, limits)
+    else:
+        args, uid = unsandboxed_command(), None
+    if group is not None:
+        args = group.wrap(args)
+    read_end, write_end = os.pipe()
+    job = json.dumps({"cells": cells, "limits": asdict(limits), "uid": uid, "events_fd": write_end})
+    started = time.monotonic()
+    env = None if sandboxed else {"PATH": os.environ.get("PATH", ""), "MPLBACKEND": "Agg"}
+    process = subprocess.Popen(
+        args,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        pass_fds=(write_end,),
+        start_new_session=True,
+        env=env,
+    )
+    os.close(write_end)
+    result = RunResult()
+    chunks: list[bytes] = []
+    size = 0
+
+    def drain() -> None:
+        nonlocal size
+        with os.fdopen(read_end, "rb") as pipe:
+            while block := pipe.read(1 << 16):
+                if size + len(block) > MAX_EVENT_BYTES:
+                    result.overflow = True
+                    _kill(process)
+                    break
+                chunks.append(block)
+                size += len(block)
+
+    def drain_stderr() -> None:
+        kept = b""
+        while block := process.stderr.read(1 << 16):
+            if len(kept) < 8192:
+                kept += block[: 8192 - len(kept)]
+        result.diagnostics = kept.decode("utf-8", "replace")
+
+    readers = [threading.Thread(target=drain), threading.Thread(target=drain_stderr)]
+    for reader in readers:
+        reader.start()
+    try:
+        process.stdin.write(job.encode())
+        process.stdin.close()
+    except BrokenPipeError:
+        pass
+    try:
+        process.wait(timeout=limits.notebook_seconds)
+    except subprocess.TimeoutExpired:
+        result.timed_out = True
+        _kill(process)
+        process.wait()
+    for reader in readers:
+        reader.join()
+    result.returncode = process.returncode
+    result.seconds = time.monotonic() - started
+    result.events = _parse_events(b"".join(chunks))
+    return result
+
+
+def _kill(process: subprocess.Popen) -> None:
+    try:
+        os.killpg(process.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+
+
+def _parse_events(data: bytes) -> list[dict]:
+    """Well-formed event lines, in order; anything else the sandbox wrote is ignored."""
+    events = []
+    for line in data.split(b"\n"):
+        try:
+            event = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(event, dict) and isinstance(event.get("event"), str):
+            events.append(event)
+    return events

@@ -1,0 +1,186 @@
+"""Run one submission's cells inside the sandbox and report what happened, event by event.
+
+This file runs *inside* the bubblewrap sandbox, as a plain script (the `autograder` package is
+not visible there), and so imports nothing of the project. It is untrusted from the moment the
+first student cell runs: everything it reports is data for the trusted grader to check, never a
+verdict. It reads the job (cells and limits) as JSON on stdin, lowers its own resource limits
+and drops to the grading user before any student code runs, and writes one JSON event per line
+to the file descriptor the job names.
+
+Events: {"event": "start", "cell": i}; {"event": "check", "cell": i, "kind", "number", "value",
+…}; {"event": "end", "cell": i, "error": null | {"ename", "timeout"}, "output": text}.
+"""
+
+import base64
+import json
+import os
+import resource
+import signal
+import sys
+
+MAX_OUTPUT_CHARS = 20_000  # per cell, kept for the instructor's copy of the notebook
+MAX_ITEMS = 10_000  # items of a list or tuple that are recorded
+MAX_ARRAY_SIZE = 4_000_000  # elements of an array that are recorded
+NUMERIC_KINDS = "biuf"
+
+
+class CellTimeout(BaseException):
+    """Raised in the running cell when its wall-time limit is over."""
+
+
+class CappedText:
+    """A text stream that keeps the first MAX_OUTPUT_CHARS characters and counts the rest."""
+
+    def __init__(self):
+        self.parts, self.kept, self.dropped = [], 0, 0
+
+    def write(self, text):
+        text = str(text)
+        room = MAX_OUTPUT_CHARS - self.kept
+        if room > 0:
+            self.parts.append(text[:room])
+            self.kept += min(room, len(text))
+        self.dropped += max(0, len(text) - max(room, 0))
+        return len(text)
+
+    def flush(self):
+        pass
+
+    def isatty(self):
+        return False
+
+    def take(self):
+        """The kept text and the number of characters dropped, and start afresh."""
+        text, dropped = "".join(self.parts), self.dropped
+        if dropped:
+            text += f"\n[{dropped} more characters of output were dropped]\n"
+        self.parts, self.kept, self.dropped = [], 0, 0
+        return text, dropped
+
+
+def encode(value, depth=0):
+    """A JSON-able description of a value: numbers, arrays, None, strings and sequences."""
+    import numpy as np
+
+    if depth > 20:
+        return {"t": "object", "type": "nested too deeply"}
+    if value is None:
+        return {"t": "none"}
+    if isinstance(value, bool | np.bool_):
+        return {"t": "bool", "v": bool(value)}
+    if isinstance(value, int | np.integer):
+        return {"t": "int", "v": str(int(value))}
+    if isinstance(value, float | np.floating):
+        return {"t": "float", "v": float(value)}
+    if isinstance(value, str):
+        return {"t": "str", "v": value[:1000]}
+    if isinstance(value, list | tuple):
+        return {
+            "t": "seq",
+            "n": len(value),
+            "v": [encode(item, depth + 1) for item in value[:MAX_ITEMS]],
+        }
+    try:
+        array = np.asarray(value)
+    except Exception:  # noqa: BLE001 - any object the student returned
+        return {"t": "object", "type": type(value).__name__}
+    if array.dtype.kind not in NUMERIC_KINDS or array.size > MAX_ARRAY_SIZE:
+        return {"t": "object", "type": type(value).__name__}
+    array = np.ascontiguousarray(array)
+    return {
+        "t": "array",
+        "dtype": array.dtype.str,
+        "shape": list(array.shape),
+        "data": base64.b64encode(array.tobytes()).decode("ascii"),
+    }
+
+
+def set_limits(limits):
+    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+    for name, key in [
+        ("RLIMIT_AS", "memory_bytes"),
+        ("RLIMIT_NPROC", "processes"),
+        ("RLIMIT_FSIZE", "file_bytes"),
+        ("RLIMIT_NOFILE", "open_files"),
+    ]:
+        value = limits.get(key)
+        if value:
+            resource.setrlimit(getattr(resource, name), (value, value))
+
+
+def drop_privileges(uid):
+    if uid is not None and os.getuid() == 0:
+        os.setgroups([])
+        os.setgid(uid)
+        os.setuid(uid)
+
+
+def main():
+    job = json.loads(sys.stdin.read())
+    sys.stdin.close()
+    events = os.fdopen(job["events_fd"], "w", buffering=1)
+    set_limits(job["limits"])
+    drop_privileges(job.get("uid"))
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 1)
+    os.dup2(devnull, 2)
+    os.close(0)
+
+    def emit(event):
+        events.write(json.dumps(event) + "\n")
+
+    from IPython.core.interactiveshell import InteractiveShell
+
+    output = CappedText()
+    sys.stdout = sys.stderr = output
+    shell = InteractiveShell.instance(colors="NoColor")
+    current = {"cell": None}
+
+    def record(kind, number, *args, **kwargs):
+        event = {"event": "check", "cell": current["cell"], "kind": kind, "number": number}
+        if kind == "raises":
+            exception, function, *call_args = args
+            event["expected"] = getattr(exception, "__name__", str(exception))
+            try:
+                function(*call_args)
+            except CellTimeout:
+                raise
+            except BaseException as error:  # noqa: BLE001 - the check is what was raised
+                event["raised"] = [c.__name__ for c in type(error).__mro__]
+            else:
+                event["raised"] = None
+        else:
+            event["value"] = encode(args[0] if args else kwargs.get("actual"))
+            event["rtol"] = float(kwargs.get("rtol", args[2] if len(args) > 2 else 1e-7))
+            event["atol"] = float(kwargs.get("atol", args[3] if len(args) > 3 else 0.0))
+        emit(event)
+
+    def on_alarm(signum, frame):
+        raise CellTimeout(f"the cell ran longer than {job['limits']['cell_seconds']} s")
+
+    signal.signal(signal.SIGALRM, on_alarm)
+    shell.user_ns["_rnn_course_check"] = record
+    runner = os.getpid()
+    for index, cell in enumerate(job["cells"]):
+        current["cell"] = index
+        emit({"event": "start", "cell": index})
+        signal.setitimer(signal.ITIMER_REAL, job["limits"]["cell_seconds"])
+        error = None
+        try:
+            result = shell.run_cell(cell["source"], store_history=False)
+            failure = result.error_before_exec or result.error_in_exec
+        except CellTimeout as timeout:  # raised outside the cell's own code
+            failure = timeout
+        finally:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+        if os.getpid() != runner:  # a process the cell forked: it must not go on to run cells
+            os._exit(0)
+        if failure is not None:
+            error = {"ename": type(failure).__name__, "timeout": isinstance(failure, CellTimeout)}
+        text, dropped = output.take()
+        emit({"event": "end", "cell": index, "error": error, "output": text, "dropped": dropped})
+    events.close()
+
+
+if __name__ == "__main__":
+    main()
