@@ -23,7 +23,7 @@ from .export import export_csv
 from .feedback import write_feedback
 from .grading import grade_class
 from .intake import collect, import_zip
-from .release import release, student_zip
+from .release import publish, release, student_zip
 from .report import write_report
 from .sandbox import Limits
 
@@ -124,6 +124,9 @@ def release_command(
     zip_to: Annotated[
         Path | None, typer.Option("--zip", help="Also write the student notebooks to this zip.")
     ] = None,
+    exchange: Annotated[
+        bool, typer.Option(help="Also publish to <course-dir>/exchange for `nbgrader fetch`.")
+    ] = True,
 ) -> None:
     """Generate the student version (no solutions, no hidden tests) into <course-dir>/release/."""
     try:
@@ -131,6 +134,8 @@ def release_command(
         released = release(course, assignment)
         if zip_to:
             console.print(f"student zip: {student_zip(released, zip_to)}")
+        if exchange:
+            console.print(f"published to nbgrader's exchange: {publish(course, assignment)}")
     except CourseError as error:
         fail(error)
     names = ", ".join(sorted(p.name for p in released.glob("*.ipynb")))

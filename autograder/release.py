@@ -39,6 +39,15 @@ def release(course: Course, assignment: str = ASSIGNMENT) -> Path:
     return released
 
 
+def publish(course: Course, assignment: str = ASSIGNMENT) -> Path:
+    """Put the release into the course's nbgrader exchange, for `nbgrader fetch`/`submit`."""
+    api = course.api(**{"ExchangeReleaseAssignment.force": True})
+    result = api.release_assignment(assignment)
+    if not result["success"]:
+        raise nbgrader_failure("release_assignment", result)
+    return course.root / "exchange"
+
+
 def find_leaks(folder: Path) -> list[str]:
     """Every solution or hidden-test marker left in a folder's notebooks, as 'file: marker'."""
     leaks = []

@@ -7,9 +7,9 @@ the instructor's home or other students. Cells go in on stdin and results come o
 so no file is shared with the host.
 
 When the grader runs as root (in a container or CI), the sandbox keeps root only to set itself
-up: the runner then switches to an unprivileged user id, one per worker, so that the process
-limit applies (the kernel does not limit root's processes). Run as an ordinary user, bubblewrap
-maps the instructor's id to `nobody` in a new user namespace instead.
+up: the runner then switches to an unprivileged user id, one per worker and grading process,
+so that the process limit applies (the kernel does not limit root's processes). Run as an
+ordinary user, bubblewrap maps the instructor's id to `nobody` in a new user namespace instead.
 
 Rlimits bound each process; where the machine lets the grader create control groups (root with
 cgroup v1 or v2, as in a container or CI), each worker's sandbox also gets a cgroup that bounds
@@ -37,7 +37,7 @@ log = logging.getLogger(__name__)
 
 RUNNER = Path(__file__).with_name("sandbox_runner.py")
 SANDBOX_HOME = "/submission"
-FIRST_GRADER_UID = 61000  # worker w runs as FIRST_GRADER_UID + w when the grader is root
+FIRST_GRADER_UID = 200_000  # unused ids: one per worker of each grading process (when root)
 MAX_EVENT_BYTES = 256 * 1024 * 1024  # more than any honest submission reports
 
 
@@ -198,7 +198,13 @@ def command(worker: int, limits: Limits) -> tuple[list[str], int | None]:
         args += ["--setenv", key, value]
     python = str(Path(sys.prefix) / "bin" / "python")
     args += ["--", python, "-I", "/opt/grader/runner.py"]
-    return args, (FIRST_GRADER_UID + worker if as_root else None)
+    return args, (grader_uid(worker) if as_root else None)
+
+
+def grader_uid(worker: int) -> int:
+    """A user id of this grading process's worker: the process limit counts per user id, so
+    sandboxes that run at the same time (other workers, other graders) never share one."""
+    return FIRST_GRADER_UID + (os.getpid() % 20_000) * 64 + worker % 64
 
 
 def unsandboxed_command() -> list[str]:

@@ -17,6 +17,7 @@ import os
 import resource
 import signal
 import sys
+import time
 
 MAX_OUTPUT_CHARS = 20_000  # per cell, kept for the instructor's copy of the notebook
 MAX_ITEMS = 10_000  # items of a list or tuple that are recorded
@@ -164,6 +165,7 @@ def main():
     for index, cell in enumerate(job["cells"]):
         current["cell"] = index
         emit({"event": "start", "cell": index})
+        started = time.monotonic()
         signal.setitimer(signal.ITIMER_REAL, job["limits"]["cell_seconds"])
         error = None
         try:
@@ -178,7 +180,17 @@ def main():
         if failure is not None:
             error = {"ename": type(failure).__name__, "timeout": isinstance(failure, CellTimeout)}
         text, dropped = output.take()
-        emit({"event": "end", "cell": index, "error": error, "output": text, "dropped": dropped})
+        seconds = round(time.monotonic() - started, 3)
+        emit(
+            {
+                "event": "end",
+                "cell": index,
+                "error": error,
+                "output": text,
+                "dropped": dropped,
+                "seconds": seconds,
+            }
+        )
     events.close()
 
 

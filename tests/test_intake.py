@@ -136,3 +136,41 @@ def test_the_command_reports_what_it_did_not_import(course, tmp_path):
     )
     assert broken.returncode == 1 and "cannot read" in broken.stderr
     assert "Traceback" not in broken.stderr
+
+
+def test_nbgrader_exchange_round_trip_release_submit_collect(tmp_path):
+    """Students on the same server fetch and submit with nbgrader; the instructor collects."""
+    course_dir = tmp_path / "course"
+    released = subprocess.run(
+        [RNN_COURSE, "release", "--course-dir", str(course_dir)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert released.returncode == 0, released.stderr
+    assert "published to nbgrader's exchange" in released.stderr
+    home = tmp_path / "student"
+    home.mkdir()
+    nbgrader = str(Path(sys.executable).with_name("nbgrader"))
+    exchange = f"--Exchange.root={course_dir / 'exchange'}"
+    for step in (["fetch_assignment", "rnn"], ["submit", "rnn"]):
+        finished = subprocess.run(
+            [nbgrader, *step, "--course", "rnn-course", exchange],
+            cwd=home,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+        assert finished.returncode == 0, finished.stderr
+    collected = subprocess.run(
+        [RNN_COURSE, "collect", "--course-dir", str(course_dir)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert collected.returncode == 0, collected.stderr
+    submitted = list((course_dir / "submitted").glob("*/rnn"))
+    assert len(submitted) == 1
+    names = sorted(p.name for p in submitted[0].glob("*.ipynb"))
+    assert names == sorted(p.name for p in (course_dir / "release" / "rnn").glob("*.ipynb"))
+    assert (submitted[0] / "timestamp.txt").is_file()

@@ -28,11 +28,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from assignment_mutants import MUTANTS  # noqa: E402
 
+from autograder import sandbox  # noqa: E402
 from autograder.autograde import autograde  # noqa: E402
 from autograder.cells import answer_sources, replace_sources  # noqa: E402
 from autograder.collect import submit  # noqa: E402
 from autograder.course import SOURCE_NOTEBOOKS, Course  # noqa: E402
-from autograder.grading import grade_class  # noqa: E402
+from autograder.grading import grade_class, job_cells, plan_assignment  # noqa: E402
 from autograder.release import release  # noqa: E402
 from autograder.scores import cell_scores  # noqa: E402
 
@@ -93,6 +94,7 @@ def main() -> int:
         grade_class(ours, list(students), force=True)
         warm = time.perf_counter() - started
         agree = same_scores(stock, ours, list(students))
+        time_breakdown(ours)
 
     print(f"\n{'grader':<46}{'seconds':>9}{'s/student':>11}{'speed-up':>10}")
     rows = [
@@ -108,6 +110,30 @@ def main() -> int:
     print(f"\ngoal: at least {GOAL}x the stock throughput (cold: {stock_seconds / cold:.2f}x)")
     print(f"both graders gave the same auto scores to every student: {agree}")
     return 0 if stock_seconds / cold >= GOAL and agree else 1
+
+
+def time_breakdown(course: Course) -> None:
+    """Where a sandboxed notebook's time goes: start-up, imports, answers, tests."""
+    print(
+        f"\n{'one sandboxed run of the reference':<36}{'start-up':>9}{'TF/Keras':>9}"
+        f"{'answers':>9}{'tests':>9}{'total':>9}"
+    )
+    for plan in plan_assignment(course):
+        cells = job_cells(plan, None)
+        run = sandbox.run([{"source": c.source} for c in cells], sandbox.Limits())
+        spent = {"imports": 0.0, "answer": 0.0, "test": 0.0}
+        for event in run.events:
+            if event.get("event") != "end":
+                continue
+            cell = cells[event["cell"]]
+            heavy = cell.kind == "setup" and ("keras" in cell.source or "tensorflow" in cell.source)
+            kind = "imports" if heavy else ("test" if cell.kind == "test" else "answer")
+            spent[kind] += event["seconds"]
+        startup = run.seconds - sum(spent.values())
+        print(
+            f"{plan.name:<36}{startup:>9.1f}{spent['imports']:>9.1f}{spent['answer']:>9.1f}"
+            f"{spent['test']:>9.1f}{run.seconds:>9.1f}"
+        )
 
 
 def same_scores(a: Course, b: Course, students: list[str]) -> bool:
