@@ -386,7 +386,16 @@ class Workers:
         self.pool = concurrent.futures.ThreadPoolExecutor(count, thread_name_prefix="sandbox")
 
     def submit(self, cells: list[JobCell]) -> concurrent.futures.Future:
-        return self.pool.submit(self._run, [{"source": c.source} for c in cells])
+        # the instructor's own setup cells (imports) are not the student's to speed up: on a
+        # loaded machine they may take long, and only the notebook limit bounds them
+        return self.pool.submit(
+            self._run,
+            [
+                {"source": c.source}
+                | ({"seconds": self.limits.notebook_seconds} if c.kind == "setup" else {})
+                for c in cells
+            ],
+        )
 
     def _run(self, cells: list[dict]) -> sandbox.RunResult:
         slot = self.slots.get()

@@ -45,7 +45,7 @@ MAX_EVENT_BYTES = 256 * 1024 * 1024  # more than any honest submission reports
 class Limits:
     """Per-notebook resource limits (the defaults suit this assignment on a 2-core laptop)."""
 
-    cell_seconds: float = 120.0
+    cell_seconds: float = 120.0  # the student's cells and the tests; setup cells: notebook limit
     notebook_seconds: float = 600.0
     memory_bytes: int = 3 * 1024**3
     processes: int = 256  # threads count as processes; TensorFlow starts dozens

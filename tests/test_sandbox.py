@@ -140,3 +140,15 @@ def test_grading_refuses_to_run_without_bubblewrap_unless_told(monkeypatch):
     with pytest.raises(CourseError, match="--unsafe-no-sandbox"):
         check_sandbox(sandboxed=True)
     check_sandbox(sandboxed=False)  # allowed, with a warning
+
+
+def test_a_cell_may_carry_its_own_time_limit():
+    """The grader gives the instructor's setup cells (slow imports) the notebook's limit."""
+    limits = sandbox.Limits(cell_seconds=1, notebook_seconds=60, processes=64)
+    cells = [
+        {"source": "import time\ntime.sleep(2)", "seconds": 30},
+        {"source": "import time\ntime.sleep(2)"},
+    ]
+    result = sandbox.run(cells, limits)
+    assert cell_output(result, 0)["error"] is None
+    assert cell_output(result, 1)["error"] == {"ename": "CellTimeout", "timeout": True}
