@@ -86,22 +86,45 @@ def site_serve(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
     build: Annotated[bool, typer.Option(help="Build (cached) before serving.")] = True,
+    live_code: Annotated[
+        bool, typer.Option(help="Start a Jupyter server for the pages' Live Code button.")
+    ] = True,
+    jupyter_port: Annotated[
+        int, typer.Option(help="Port of that Jupyter server (on 127.0.0.1).")
+    ] = site.JUPYTER_PORT,
 ) -> None:
-    """Build the site (unless --no-build) and serve it until Ctrl+C."""
+    """Build the site (unless --no-build) and serve it, with live code, until Ctrl+C."""
+    jupyter = None
     try:
         html = (
             site.build_site(output=output) if build else (output or site.ROOT) / "_build" / "html"
         )
         server = site.serve_site(html, host, port)
+        if live_code:
+            jupyter = site.start_live_code_server(
+                site.site_origins(host, port),
+                jupyter_port,
+                log=html.parent / "jupyter-server.log",
+            )
     except (CourseError, DataError) as error:
         fail(error)
-    console.print(f"serving {html} at http://{host}:{port}/  (Ctrl+C to stop)")
+    address = f"http://{host}:{port}/"
+    console.print(f"serving {html} at {address}  (Ctrl+C to stop)")
+    if jupyter:
+        console.print(
+            f"live code: a Jupyter server on {jupyter.url}; open the site with its token:\n"
+            f"    {jupyter.link(address)}",
+            highlight=False,
+            soft_wrap=True,
+        )
     try:
         server.serve_forever()
     except KeyboardInterrupt:
         console.print("stopped")
     finally:
         server.server_close()
+        if jupyter:
+            jupyter.stop()
 
 
 CourseDirOption = Annotated[

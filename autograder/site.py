@@ -1,7 +1,10 @@
-"""Build the course website with Jupyter Book and serve it on this machine.
+"""Build the course website with Jupyter Book and serve it on this machine, with live code.
 
 The build is strict (any cell error or Sphinx warning fails it) and cached: a page whose source
 has not changed is read back from the execution cache instead of retraining its models.
+Serving starts a Jupyter server beside the site for the pages' "Live Code" button
+(book/_ext/live_code.py): bound to this machine, behind a fresh token, and answering only pages
+from the site's own address.
 """
 
 from __future__ import annotations
@@ -10,9 +13,16 @@ import functools
 import http.server
 import io
 import logging
+import os
+import re
+import secrets
 import shutil
 import subprocess
 import sys
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
@@ -24,6 +34,9 @@ from .errors import CourseError
 log = logging.getLogger(__name__)
 
 ROOT = Path(__file__).resolve().parents[1]
+BOOK = ROOT / "book"
+JUPYTER_PORT = 8888  # as `live_code.port` in _config.yml; the printed link names any other
+JUPYTER_START_SECONDS = 60
 
 
 def jupyter_book_command() -> str:
@@ -90,6 +103,103 @@ def serve_site(html: Path, host: str = "127.0.0.1", port: int = 8000) -> http.se
         raise CourseError(
             f"cannot listen on {host}:{port} ({error.strerror}); choose another with --port"
         ) from error
+
+
+@dataclass
+class LiveCodeServer:
+    """A Jupyter server for the site's live code; `link` opens the site with its token."""
+
+    process: subprocess.Popen
+    port: int
+    token: str
+    log: Path
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/"
+
+    def link(self, site_url: str) -> str:
+        return f"{site_url}?token={self.token}&port={self.port}"
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+
+def site_origins(host: str, port: int) -> str:
+    """A pattern for the origins the site is read from: CORS lets only these pages use Jupyter."""
+    hosts = {"127.0.0.1", "localhost", host}
+    alternatives = "|".join(sorted(re.escape(name) for name in hosts))
+    return rf"^http://({alternatives}):{port}$"
+
+
+def start_live_code_server(
+    origins: str,
+    port: int = JUPYTER_PORT,
+    root_dir: Path = BOOK,
+    log: Path | None = None,
+) -> LiveCodeServer:
+    """Start Jupyter on 127.0.0.1:`port`, serving kernels in `root_dir` to pages from `origins`.
+
+    The token is new each time and passed in the environment, not on the command line, where
+    other users of the machine could read it. No Jupyter configuration or server extension
+    (JupyterLab, nbgrader's formgrader, terminals) is loaded: the pages need kernels only.
+    """
+    token = secrets.token_urlsafe(32)
+    log = log or Path(os.environ.get("TMPDIR", "/tmp")) / f"rnn-course-jupyter-{port}.log"
+    log.parent.mkdir(parents=True, exist_ok=True)
+    command = [
+        sys.executable,
+        "-m",
+        "jupyter_server",
+        "--ServerApp.ip=127.0.0.1",
+        f"--ServerApp.port={port}",
+        "--ServerApp.port_retries=0",
+        "--ServerApp.open_browser=False",
+        f"--ServerApp.root_dir={root_dir}",
+        f"--ServerApp.allow_origin_pat={origins}",
+        "--ServerApp.terminals_enabled=False",
+    ]
+    if os.geteuid() == 0:  # containers and CI run as root; Jupyter refuses unless told
+        command.append("--ServerApp.allow_root=True")
+    environment = os.environ | {"JUPYTER_TOKEN": token, "JUPYTER_NO_CONFIG": "1"}
+    with log.open("wb") as output:
+        process = subprocess.Popen(
+            command, cwd=root_dir, env=environment, stdout=output, stderr=subprocess.STDOUT
+        )
+    server = LiveCodeServer(process, port, token, log)
+    deadline = time.monotonic() + JUPYTER_START_SECONDS
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            last = log.read_text(errors="replace").strip().splitlines()[-1:] or ["no output"]
+            raise CourseError(
+                f"the live-code Jupyter server did not start on port {port} ({last[0].strip()}); "
+                f"choose another with --jupyter-port, or --no-live-code (log: {log})"
+            )
+        if _answers(server):
+            return server
+        time.sleep(0.2)
+    server.stop()
+    raise CourseError(
+        f"the live-code Jupyter server did not answer on port {port} within "
+        f"{JUPYTER_START_SECONDS} s (log: {log})"
+    )
+
+
+def _answers(server: LiveCodeServer) -> bool:
+    request = urllib.request.Request(
+        f"{server.url}api/status", headers={"Authorization": f"token {server.token}"}
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=2) as response:
+            return response.status == 200
+    except (urllib.error.URLError, OSError):
+        return False
 
 
 def read_page_table(page: Path, match: str) -> pd.DataFrame:

@@ -1,15 +1,20 @@
-"""Shared fixtures: the project's root, the real SEntFiN file, and the `rnn` assignment."""
+"""Shared fixtures: the project's root, the real SEntFiN file, the built book, the assignment."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+from dataclasses import dataclass
 from pathlib import Path
 
 import nbformat
 import pytest
+import yaml
 
 from autograder.cells import answer_sources, replace_sources
 from autograder.course import Course
 from autograder.release import release
+from autograder.site import build_command
 from course_data import DataError, fetch_sentfin
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -22,6 +27,59 @@ def sentfin_csv() -> Path:
         return fetch_sentfin()
     except DataError as error:
         pytest.fail(f"the SEntFiN data set is needed by this test: {error}")
+
+
+# --- the book ----------------------------------------------------------------------------------
+
+
+@dataclass
+class Build:
+    returncode: int
+    log: str
+    html: Path
+
+
+def build_book(output: Path, *extra: str) -> Build:
+    finished = subprocess.run(
+        build_command(output, *extra),
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    return Build(finished.returncode, finished.stdout + finished.stderr, output / "_build" / "html")
+
+
+@pytest.fixture(scope="session")
+def book_build(tmp_path_factory, sentfin_csv) -> Build:
+    """One clean, strict build of the book (minutes), for every test of the `book` xdist group."""
+    with pytest.MonkeyPatch.context() as environment:
+        environment.setenv("SENTFIN_CSV", str(sentfin_csv))
+        return build_book(tmp_path_factory.mktemp("book"))
+
+
+@pytest.fixture(scope="session")
+def site(request) -> Path:
+    """The built HTML site; fails (not errors) every test needing it if the build failed.
+
+    `RNN_COURSE_BUILT_SITE=_build/html` reuses a site you built (`rnn-course site build`) when
+    working on the site's tests; CI and the README's test command always build afresh.
+    """
+    reused = os.environ.get("RNN_COURSE_BUILT_SITE")
+    if reused:
+        return Path(reused).resolve()
+    book_build = request.getfixturevalue("book_build")
+    assert book_build.returncode == 0, f"the clean build failed:\n{book_build.log[-6000:]}"
+    return book_build.html
+
+
+def toc_pages() -> list[str]:
+    """Every document named in _toc.yml, without suffix (e.g. 'book/05-forecasting')."""
+    toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
+    pages = [toc["root"]]
+    for part in toc.get("parts", [{"chapters": toc.get("chapters", [])}]):
+        pages += [chapter["file"] for chapter in part["chapters"]]
+    return [str(Path(page).with_suffix("")) for page in pages]
 
 
 # --- the `rnn` assignment --------------------------------------------------------------------

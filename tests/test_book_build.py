@@ -1,16 +1,14 @@
 """The website: a clean strict build, what the built site contains, the cache, and the page numbers.
 
-One clean build (minutes: every model of the chapter is trained) is shared by the whole module;
-the module runs on one xdist worker (`--dist loadgroup`).
+One clean build (minutes: every model of the chapter is trained) is shared with the browser
+tests (conftest.py's `book_build`); both modules run on one xdist worker (`--dist loadgroup`).
 """
 
 from __future__ import annotations
 
 import math
 import re
-import subprocess
 import zipfile
-from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
@@ -18,13 +16,12 @@ import jupytext
 import nbformat
 import numpy as np
 import pytest
-import yaml
 from bs4 import BeautifulSoup
-from conftest import source_notebooks
+from conftest import build_book, source_notebooks, toc_pages
 from nbclient import NotebookClient
 
 from autograder.release import find_leaks
-from autograder.site import ROOT, build_command, read_page_table
+from autograder.site import ROOT, read_page_table
 from course_data import load_sentfin, noise_floor_mae, synthetic_series
 from course_data.series import SPLIT_TIME
 
@@ -39,51 +36,6 @@ SENTIMENT_MODELS = {
     "SimpleRNN, masking",
     "bidirectional SimpleRNN, masking",
 }
-
-
-@dataclass
-class Build:
-    returncode: int
-    log: str
-    html: Path
-
-
-def build_book(output: Path, *extra: str) -> Build:
-    finished = subprocess.run(
-        build_command(output, *extra),
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    return Build(finished.returncode, finished.stdout + finished.stderr, output / "_build" / "html")
-
-
-@pytest.fixture(scope="module")
-def clean_build(tmp_path_factory, sentfin_csv, monkeypatch_module) -> Build:
-    monkeypatch_module.setenv("SENTFIN_CSV", str(sentfin_csv))
-    return build_book(tmp_path_factory.mktemp("book"))
-
-
-@pytest.fixture(scope="module")
-def site(clean_build) -> Path:
-    assert clean_build.returncode == 0, f"the clean build failed:\n{clean_build.log[-6000:]}"
-    return clean_build.html
-
-
-@pytest.fixture(scope="module")
-def monkeypatch_module():
-    with pytest.MonkeyPatch.context() as mp:
-        yield mp
-
-
-def toc_pages() -> list[str]:
-    """Every document named in _toc.yml, without suffix (e.g. 'book/05-forecasting')."""
-    toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
-    pages = [toc["root"]]
-    for part in toc.get("parts", [{"chapters": toc.get("chapters", [])}]):
-        pages += [chapter["file"] for chapter in part["chapters"]]
-    return [str(Path(page).with_suffix("")) for page in pages]
 
 
 def soup(path: Path) -> BeautifulSoup:
@@ -107,11 +59,11 @@ def glued(notebook: nbformat.NotebookNode, name: str) -> str:
 # --- the build -------------------------------------------------------------------------------
 
 
-def test_clean_build_succeeds_with_no_cell_error_and_no_warning(clean_build):
+def test_clean_build_succeeds_with_no_cell_error_and_no_warning(book_build):
     # -W --keep-going turns every Sphinx warning (including a cell's stderr output) into failure
-    assert clean_build.returncode == 0, clean_build.log[-6000:]
-    assert "build succeeded" in clean_build.log
-    assert not re.search(r"\bWARNING\b(?!.*Kernel is running over TCP)", clean_build.log), (
+    assert book_build.returncode == 0, book_build.log[-6000:]
+    assert "build succeeded" in book_build.log
+    assert not re.search(r"\bWARNING\b(?!.*Kernel is running over TCP)", book_build.log), (
         "the build log has warnings"
     )
 
@@ -141,7 +93,9 @@ def test_every_figure_has_alt_text(site):
         f"{page.relative_to(site)}: {img.get('src')}"
         for page in built_pages(site)
         for img in soup(page).find_all("img")
-        if "_images" in img.get("src", "") and not img.get("alt", "").strip()
+        if "_images" in img.get("src", "")
+        # Sphinx writes the file name when a figure was given no description
+        and (not img.get("alt", "").strip() or "_images/" in img.get("alt", ""))
     ]
     assert not missing
 
@@ -196,6 +150,27 @@ def test_every_notebook_page_offers_its_executed_ipynb_for_download(site):
             ), f"{page}: the downloaded notebook has no outputs"
 
 
+def test_every_page_with_code_has_a_live_code_button_and_thebe_is_served_from_the_site(site):
+    assert (site / "_static" / "thebe" / "index.js").is_file()
+    assert (site / "_static" / "thebe" / "thebe.css").is_file()
+    assert not list((site / "_static" / "thebe").glob("*.map")), "source maps are not served"
+    with_code = 0
+    for page in toc_pages():
+        html = soup(site / f"{page}.html")
+        if not html.select("div.cell"):
+            continue
+        with_code += 1
+        buttons = html.select("button[onclick='rnnLiveCode.start()']")
+        assert len(buttons) == 1, f"{page}: {len(buttons)} live-code buttons"
+        settings = [
+            s.string for s in html.find_all("script") if "RNN_LIVE_CODE" in (s.string or "")
+        ]
+        assert len(settings) == 1 and '"server": "local"' in settings[0], page
+        inline = [s.string for s in html.find_all("script") if s.string and not s.get("src")]
+        assert len(inline) == len(set(inline)), f"{page}: an inline script is repeated"
+    assert with_code >= 7
+
+
 def test_exercise_solutions_are_behind_a_toggle(site):
     page = soup(site / "book" / "08-exercises.html")
     exercises = page.select(".exercise")
@@ -206,7 +181,7 @@ def test_exercise_solutions_are_behind_a_toggle(site):
     assert "rnn" in page.get_text() and "assignment" in page.get_text()
 
 
-def test_an_unchanged_rebuild_executes_nothing(clean_build, site):
+def test_an_unchanged_rebuild_executes_nothing(site):
     # --all re-reads every page, so each must come back from the execution cache, not a kernel
     again = build_book(site.parents[1], "--all")
     assert again.returncode == 0, again.log[-4000:]

@@ -2,17 +2,22 @@
 
 The pages are MyST Markdown notebooks, so Sphinx's own download button offers only the `.md`
 source, which a student cannot open in Jupyter without jupytext. MyST-NB already writes each
-executed page, with its outputs, to `_build/jupyter_execute/`; this extension copies that file
-into the site's `_sources/` folder and tells sphinx-book-theme about it, which then adds the
-".ipynb" entry to the page's download menu.
+executed page to `_build/jupyter_execute/`; this extension puts that notebook into the site's
+`_sources/` folder and tells sphinx-book-theme about it, which then adds the ".ipynb" entry to
+the page's download menu.
+
+When a page's outputs come from the execution cache, MyST-NB 1.x writes the notebook without
+them (it merges the cached outputs into a copy it renders, and writes the original), so the
+outputs are merged in here from the same cache: a rebuilt site offers what a fresh one does.
 """
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 from typing import Any
 
+import nbformat
+from jupyter_cache import get_cache
 from sphinx.application import Sphinx
 
 # sphinx-book-theme builds its header buttons at priority 501; we must run before it.
@@ -29,8 +34,21 @@ def offer_executed_notebook(
         return
     target = Path(app.outdir) / "_sources" / f"{pagename}.ipynb"
     target.parent.mkdir(parents=True, exist_ok=True)
-    shutil.copy2(executed, target)
+    nbformat.write(with_cached_outputs(app, nbformat.read(executed, as_version=4)), target)
     context["ipynb_source"] = f"{pagename}.ipynb"
+
+
+def with_cached_outputs(app: Sphinx, notebook: nbformat.NotebookNode) -> nbformat.NotebookNode:
+    """The notebook with its outputs from the execution cache, if the cache holds its code."""
+    config = app.env.mystnb_config  # with the cache's path resolved by MyST-NB
+    cache_path = config.execution_cache_path
+    if config.execution_mode != "cache" or not cache_path or not Path(cache_path).is_dir():
+        return notebook
+    try:
+        _, merged = get_cache(cache_path).merge_match_into_notebook(notebook)
+    except KeyError:  # not in the cache: the file holds this build's own execution
+        return notebook
+    return merged
 
 
 def setup(app: Sphinx) -> dict[str, Any]:

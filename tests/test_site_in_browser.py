@@ -1,0 +1,378 @@
+"""The built site in a real browser: Debian's Chromium driven by Playwright, kept off the network.
+
+Every page of the table of contents is opened once (desktop width) and once at phone width;
+what a reader would notice is recorded and each test checks one aspect of it. The live-code
+test starts the Jupyter server `rnn-course site serve` starts, and runs a page's cells in it.
+Screenshots of every page are written to `$RNN_COURSE_ARTIFACTS/screenshots` (default
+`_build/test-artifacts/screenshots`), for CI to keep; they are not committed.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlparse
+
+import nbformat
+import pytest
+from conftest import ROOT, toc_pages
+from playwright.sync_api import Browser, Page, Playwright, sync_playwright
+
+from autograder.site import serve_site, site_origins, start_live_code_server
+
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("book")]
+
+ARTIFACTS = Path(os.environ.get("RNN_COURSE_ARTIFACTS") or ROOT / "_build" / "test-artifacts")
+SCREENSHOTS = ARTIFACTS / "screenshots"
+LOCAL_HOSTS = {"127.0.0.1", "localhost"}
+DESKTOP = {"width": 1280, "height": 800}
+PHONE = {"width": 375, "height": 740}
+# Chromium with no way out: every host name but loopback resolves to nothing, no proxy, and none
+# of the browser's own background traffic (updates, sync, metrics, safe browsing)
+OFFLINE_FLAGS = [
+    "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1",
+    "--no-proxy-server",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-domain-reliability",
+    "--disable-client-side-phishing-detection",
+    "--disable-default-apps",
+    "--no-first-run",
+    "--no-default-browser-check",
+    "--disable-features=Translate,OptimizationHints,MediaRouter,AutofillServerCommunication",
+]
+KERNEL_SECONDS = 180  # a cold kernel start plus TensorFlow's import, on a busy CI machine
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def page_name(page: str) -> str:
+    return Path(page).name
+
+
+# --- the site, served as `rnn-course site serve` serves it ---------------------------------------
+
+
+@pytest.fixture(scope="module")
+def site_url(site) -> Iterator[str]:
+    port = free_port()
+    server = serve_site(site, "127.0.0.1", port)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{port}/"
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.fixture(scope="module")
+def playwright() -> Iterator[Playwright]:
+    with sync_playwright() as driver:
+        yield driver
+
+
+@pytest.fixture(scope="module")
+def browser(playwright) -> Iterator[Browser]:
+    chromium = shutil.which("chromium")
+    if not chromium:
+        pytest.fail("Debian's chromium is not installed; `bash .ci/setup` installs it (as root)")
+    # Chromium's own sandbox needs user namespaces it cannot have as root in a container
+    flags = OFFLINE_FLAGS + (["--no-sandbox"] if os.geteuid() == 0 else [])
+    launched = playwright.chromium.launch(executable_path=chromium, headless=True, args=flags)
+    yield launched
+    launched.close()
+
+
+@dataclass
+class Visit:
+    """What a reader's browser saw on one page."""
+
+    console_errors: list[str] = field(default_factory=list)
+    failed_requests: list[str] = field(default_factory=list)
+    remote_requests: list[str] = field(default_factory=list)
+    raw_math: list[str] = field(default_factory=list)
+    typeset_equations: int = 0
+    images: list[dict] = field(default_factory=list)
+    overflow: int = 0  # horizontal scrolling, in CSS pixels
+
+
+def watch(page: Page, visit: Visit) -> None:
+    """Record console errors, uncaught exceptions and every request that failed or left."""
+    page.on(
+        "console",
+        lambda message: message.type == "error" and visit.console_errors.append(message.text),
+    )
+    page.on("pageerror", lambda error: visit.console_errors.append(f"uncaught: {error}"))
+    page.on(
+        "requestfailed",
+        lambda request: visit.failed_requests.append(f"{request.url} ({request.failure})"),
+    )
+    page.on(
+        "response",
+        lambda response: (
+            response.status >= 400
+            and visit.failed_requests.append(f"{response.url} (HTTP {response.status})")
+        ),
+    )
+    page.on(
+        "request",
+        lambda request: (
+            urlparse(request.url).scheme in {"http", "https", "ws", "wss"}
+            and urlparse(request.url).hostname not in LOCAL_HOSTS
+            and visit.remote_requests.append(request.url)
+        ),
+    )
+
+
+def wait_for_mathjax(page: Page) -> None:
+    page.wait_for_function(
+        "() => !window.MathJax || !window.MathJax.startup || window.MathJax.startup.promise"
+    )
+    page.evaluate("() => window.MathJax?.startup?.promise")
+
+
+# the article's visible text without code, where `$` and backslashes are legitimate
+ARTICLE_TEXT = """() => {
+    const article = document.querySelector('article') || document.body;
+    const copy = article.cloneNode(true);
+    copy.querySelectorAll('pre, code, script, style, mjx-container, .MathJax').forEach(
+        (element) => element.remove());
+    return copy.innerText;
+}"""
+IMAGES = """() => Array.from(document.querySelectorAll('article img')).map((img) => ({
+    src: img.getAttribute('src'), alt: (img.getAttribute('alt') || '').trim(),
+    complete: img.complete, width: img.naturalWidth}))"""
+
+
+def raw_math(text: str) -> list[str]:
+    """TeX left in visible text: what a reader sees when MathJax did not typeset it."""
+    found = []
+    for marker in ("$$", "\\(", "\\[", "\\begin{", "\\frac", "\\partial"):
+        at = text.find(marker)
+        if at >= 0:
+            found.append(text[max(0, at - 30) : at + 30].replace("\n", " "))
+    return found
+
+
+def screenshot(page: Page, name: str, full_page: bool = True) -> Path:
+    """The screenshot tests save (and the README shows): the page as a reader sees it."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    path = SCREENSHOTS / f"{name}.png"
+    page.screenshot(path=str(path), full_page=full_page)
+    return path
+
+
+@pytest.fixture(scope="module")
+def visits(browser, site_url) -> dict[str, Visit]:
+    """Each page of the toc opened once at desktop width and once at phone width."""
+    seen: dict[str, Visit] = {}
+    desktop = browser.new_context(viewport=DESKTOP)
+    phone = browser.new_context(viewport=PHONE, is_mobile=True, device_scale_factor=2)
+    for page_path in toc_pages():
+        visit = seen[page_path] = Visit()
+        page = desktop.new_page()
+        watch(page, visit)
+        page.goto(f"{site_url}{page_path}.html", wait_until="networkidle")
+        wait_for_mathjax(page)
+        visit.raw_math = raw_math(page.evaluate(ARTICLE_TEXT))
+        visit.typeset_equations = page.locator("mjx-container").count()
+        page.evaluate("() => window.scrollTo(0, document.body.scrollHeight)")  # lazy images
+        page.wait_for_function("() => Array.from(document.images).every((img) => img.complete)")
+        visit.images = page.evaluate(IMAGES)
+        screenshot(page, page_name(page_path))
+        page.close()
+
+        small = phone.new_page()
+        watch(small, visit)
+        small.goto(f"{site_url}{page_path}.html", wait_until="networkidle")
+        wait_for_mathjax(small)
+        visit.overflow = small.evaluate(
+            "() => document.documentElement.scrollWidth - document.documentElement.clientWidth"
+        )
+        screenshot(small, f"{page_name(page_path)}-375px")
+        small.close()
+    desktop.close()
+    phone.close()
+    return seen
+
+
+def per_page(visits: dict[str, Visit], attribute: str) -> dict[str, list]:
+    return {
+        page: getattr(visit, attribute)
+        for page, visit in visits.items()
+        if getattr(visit, attribute)
+    }
+
+
+# --- every page ---------------------------------------------------------------------------------
+
+
+def test_every_page_loads_with_no_console_error(visits):
+    assert len(visits) == len(toc_pages()) == 10
+    assert not per_page(visits, "console_errors")
+
+
+def test_every_page_loads_with_no_failed_request_and_nothing_from_another_host(visits):
+    assert not per_page(visits, "failed_requests")
+    assert not per_page(visits, "remote_requests")
+
+
+def test_equations_are_typeset_by_mathjax_and_no_tex_is_left_visible(visits):
+    assert not per_page(visits, "raw_math")
+    assert visits["book/03-bptt-and-gradients"].typeset_equations >= 10
+    assert sum(visit.typeset_equations for visit in visits.values()) >= 40
+
+
+def test_every_image_has_loaded_and_has_alt_text(visits):
+    images = [(page, image) for page, visit in visits.items() for image in visit.images]
+    assert len(images) >= 8, "the chapter's figures are missing"
+    not_loaded = [f"{page}: {image['src']}" for page, image in images if image["width"] <= 0]
+    assert not not_loaded
+    # a file name is what Sphinx writes when a figure was given no description
+    no_alt = [
+        f"{page}: {image['src']}"
+        for page, image in images
+        if not image["alt"] or image["alt"].endswith((".png", ".svg", ".jpg"))
+    ]
+    assert not no_alt
+
+
+def test_the_chapter_needs_no_horizontal_scrolling_on_a_phone(visits):
+    assert not {
+        page: f"{px}px too wide" for page, visit in visits.items() if (px := visit.overflow) > 0
+    }
+
+
+def test_every_page_has_a_screenshot(visits):
+    for page in visits:
+        for suffix in ("", "-375px"):
+            shot = SCREENSHOTS / f"{page_name(page)}{suffix}.png"
+            assert shot.is_file() and shot.stat().st_size > 10_000, shot
+
+
+# --- what readers click -----------------------------------------------------------------------
+
+
+@pytest.fixture
+def page(browser) -> Iterator[Page]:
+    context = browser.new_context(viewport=DESKTOP, accept_downloads=True)
+    opened = context.new_page()
+    yield opened
+    context.close()
+
+
+def test_search_for_forecast_lists_the_forecasting_page(page, site_url):
+    page.goto(f"{site_url}search.html?q=forecast")
+    results = page.locator("#search-results a")
+    results.first.wait_for(timeout=20_000)
+    hrefs = [link.get_attribute("href") or "" for link in results.all()]
+    assert any("05-forecasting.html" in href for href in hrefs), hrefs
+
+
+def test_the_download_button_gives_the_page_as_a_valid_notebook(page, site_url, tmp_path):
+    page.goto(f"{site_url}book/05-forecasting.html")
+    page.locator(".dropdown-download-buttons > button").click()
+    link = page.locator(".dropdown-download-buttons a[href$='.ipynb']")
+    with page.expect_download() as download:
+        link.click()
+    saved = tmp_path / "downloaded.ipynb"
+    download.value.save_as(saved)
+    notebook = nbformat.read(saved, as_version=4)
+    nbformat.validate(notebook)
+    code = [cell for cell in notebook.cells if cell.cell_type == "code"]
+    assert code and any(cell.outputs for cell in code), "the download has no executed code"
+
+
+def test_exercise_solutions_are_hidden_until_their_toggle_is_clicked(page, site_url):
+    page.goto(f"{site_url}book/08-exercises.html")
+    solutions = page.locator(".solution")
+    assert solutions.count() == 4
+    for index in range(4):
+        solution = solutions.nth(index)
+        body = solution.locator(".solution-content, section").first
+        assert not body.is_visible(), f"solution {index + 1} is shown before its toggle is clicked"
+        solution.locator(".solution-title, summary, button").first.click()
+        body.wait_for(state="visible", timeout=5_000)
+
+
+# --- live code --------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def jupyter(site_url, tmp_path_factory) -> Iterator:
+    site_port = urlparse(site_url).port
+    server = start_live_code_server(
+        site_origins("127.0.0.1", site_port),
+        free_port(),
+        log=tmp_path_factory.mktemp("jupyter") / "jupyter-server.log",
+    )
+    yield server
+    server.stop()
+
+
+def test_live_code_runs_the_from_scratch_page_in_a_local_kernel(browser, site_url, jupyter):
+    context = browser.new_context(viewport=DESKTOP)
+    page = context.new_page()
+    visit = Visit()
+    watch(page, visit)
+    # the link `rnn-course site serve` prints; the page keeps the token and cleans the address
+    page.goto(jupyter.link(f"{site_url}book/07-rnn-from-scratch.html"))
+    assert "token=" not in page.url
+    page.locator(".dropdown-launch-buttons > button").click()
+    page.locator(
+        "button[aria-label='Launch Thebe'], .dropdown-launch-buttons button:has-text('Live Code')"
+    ).first.click()
+    cells = page.locator(".thebe-cell")
+    cells.first.wait_for(timeout=30_000)
+    page.wait_for_function(
+        "() => window.thebe && window.thebe.session && window.thebe.session.kernel",
+        timeout=KERNEL_SECONDS * 1000,
+    )
+
+    # the first code cell, edited as a reader would, runs in the kernel and shows its output
+    first = cells.first
+    first.locator(".CodeMirror").click()
+    page.keyboard.press("Control+End")
+    page.keyboard.type('\nprint("live", 6 * 7)')
+    assert 'print("live", 6 * 7)' in first.locator(".CodeMirror").inner_text()
+    first.locator(".thebe-run-button").click()
+    # thebe renders the kernel's output into the cell's output placeholder, after the cell
+    page.wait_for_function(
+        """() => (document.querySelector('[data-output] .jp-OutputArea')?.innerText || '')
+                 .includes('live 42')""",
+        timeout=KERNEL_SECONDS * 1000,
+    )
+    live_output = page.locator("[data-output] .jp-OutputArea").first
+    assert "states: (4, 7, 5)" in live_output.inner_text()
+
+    # a cell importing TensorFlow (Keras 3 on its TensorFlow backend) runs too: "run all" runs
+    # the page top to bottom, and the kernel's outputs (thebe's output areas, not the outputs
+    # written at build time) must include the Keras comparisons and no error
+    keras = cells.filter(has_text="import keras").first
+    keras.locator(".thebe-runall-button").click()
+    page.wait_for_function(
+        """() => {
+            const live = Array.from(document.querySelectorAll('.jp-OutputArea-output'));
+            const text = live.map((output) => output.innerText).join('\\n');
+            return text.includes('float64: max |ours - Keras SimpleRNNCell|')
+                && text.includes('one step: max difference');
+        }""",
+        timeout=KERNEL_SECONDS * 1000,
+    )
+    errors = page.locator('.jp-OutputArea-output[data-mime-type*="error"]')
+    assert errors.count() == 0, errors.first.inner_text()
+    first.scroll_into_view_if_needed()
+    page.evaluate("() => window.scrollBy(0, -120)")
+    screenshot(page, "live-code", full_page=False)
+    context.close()
+    assert not visit.remote_requests
+    assert not [error for error in visit.console_errors if "favicon" not in error]
