@@ -19,6 +19,7 @@ import secrets
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.error
 import urllib.request
@@ -35,7 +36,9 @@ log = logging.getLogger(__name__)
 
 ROOT = Path(__file__).resolve().parents[1]
 BOOK = ROOT / "book"
-JUPYTER_PORT = 8888  # as `live_code.port` in _config.yml; the printed link names any other
+JUPYTER_PORT = (
+    8888  # also live_code.port's default (book/_ext/live_code.py); the link names any other
+)
 JUPYTER_START_SECONDS = 60
 
 
@@ -151,7 +154,7 @@ def start_live_code_server(
     (JupyterLab, nbgrader's formgrader, terminals) is loaded: the pages need kernels only.
     """
     token = secrets.token_urlsafe(32)
-    log = log or Path(os.environ.get("TMPDIR", "/tmp")) / f"rnn-course-jupyter-{port}.log"
+    log = log or Path(tempfile.gettempdir()) / f"rnn-course-jupyter-{port}.log"
     log.parent.mkdir(parents=True, exist_ok=True)
     command = [
         sys.executable,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,6 +19,14 @@ from autograder.site import build_command
 from course_data import DataError, fetch_sentfin
 
 ROOT = Path(__file__).resolve().parents[1]
+LOCAL_HOSTS = {"localhost", "127.0.0.1", "::1"}
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on now, for a test's own server."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
 
 
 @pytest.fixture(scope="session")

@@ -7,7 +7,6 @@ import json
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -16,7 +15,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from conftest import ROOT
+from conftest import ROOT, free_port
 from sphinx.errors import ConfigError
 
 from autograder.errors import CourseError
@@ -26,12 +25,6 @@ sys.path.insert(0, str(ROOT / "book" / "_ext"))
 from live_code import live_code_settings  # noqa: E402
 
 SITE = "http://127.0.0.1:8000"
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 # --- the settings in _config.yml ---------------------------------------------------------------

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -20,7 +19,7 @@ from urllib.parse import urlparse
 
 import nbformat
 import pytest
-from conftest import ROOT, toc_pages
+from conftest import LOCAL_HOSTS, ROOT, free_port, toc_pages
 from playwright.sync_api import Browser, Page, Playwright, sync_playwright
 
 from autograder.site import serve_site, site_origins, start_live_code_server
@@ -29,7 +28,6 @@ pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("book")]
 
 ARTIFACTS = Path(os.environ.get("RNN_COURSE_ARTIFACTS") or ROOT / "_build" / "test-artifacts")
 SCREENSHOTS = ARTIFACTS / "screenshots"
-LOCAL_HOSTS = {"127.0.0.1", "localhost"}
 DESKTOP = {"width": 1280, "height": 800}
 PHONE = {"width": 375, "height": 740}
 # Chromium with no way out: every host name but loopback resolves to nothing, no proxy, and none
@@ -48,12 +46,6 @@ OFFLINE_FLAGS = [
     "--disable-features=Translate,OptimizationHints,MediaRouter,AutofillServerCommunication",
 ]
 KERNEL_SECONDS = 180  # a cold kernel start plus TensorFlow's import, on a busy CI machine
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def page_name(page: str) -> str:

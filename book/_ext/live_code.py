@@ -25,6 +25,7 @@ import pooch
 from sphinx.application import Sphinx
 from sphinx.errors import ConfigError, ExtensionError
 
+from autograder.site import JUPYTER_PORT
 from course_data.sentfin import cache_dir
 
 THEBE_VERSION = "0.9.3"
@@ -40,7 +41,7 @@ SERVED_SUFFIXES = (".js", ".css", ".LICENSE.txt")
 
 DEFAULTS: dict[str, Any] = {
     "server": "local",  # "local", "binder", or the URL of a Jupyter server
-    "port": 8888,  # local: where `rnn-course site serve` starts Jupyter (the link can override)
+    "port": JUPYTER_PORT,  # local: where `rnn-course site serve` starts Jupyter (or its link says)
     "path": ".",  # the pages' folder, relative to where the server starts kernels
     "binder_url": "https://mybinder.org",
     "repository": "",  # binder: https://github.com/ORG/REPO
@@ -186,8 +187,8 @@ def drop_repeated_inline_scripts(
     `const THEBE_JS_URL` is a SyntaxError in the reader's console."""
     seen, kept = set(), []
     for script in context.get("script_files", []):
-        body = getattr(script, "attributes", {}).get("body")
-        if not getattr(script, "filename", "x") and body is not None:
+        body = script.attributes.get("body")
+        if not script.filename and body is not None:  # inline: None or "", by where it came from
             if body in seen:
                 continue
             seen.add(body)

@@ -14,7 +14,7 @@
 (() => {
   "use strict";
 
-  const settings = window.RNN_LIVE_CODE || { server: "local", port: 8888, path: "." };
+  const settings = window.RNN_LIVE_CODE; // written beside this script by live_code.py
   const STORAGE_KEY = "rnn-course:jupyter-server";
   const SERVE_HINT =
     "Live code runs in the Jupyter server that <code>rnn-course site serve</code> starts: " +
