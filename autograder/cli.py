@@ -21,6 +21,7 @@ from .course import ASSIGNMENT, Course
 from .errors import CourseError
 from .export import export_csv
 from .feedback import write_feedback
+from .formgrade import FORMGRADER_PORT, answers_to_grade, formgrader_link, start_formgrader
 from .grading import grade_class
 from .intake import collect, import_zip
 from .release import publish, release, student_zip
@@ -113,7 +114,7 @@ def site_serve(
     if jupyter:
         console.print(
             f"live code: a Jupyter server on {jupyter.url}; open the site with its token:\n"
-            f"    {jupyter.link(address)}",
+            f"    {site.live_code_link(jupyter, address)}",
             highlight=False,
             soft_wrap=True,
         )
@@ -282,6 +283,40 @@ def feedback_command(
     except CourseError as error:
         fail(error)
     console.print(f"wrote {len(pages)} feedback pages into {Path(course_dir) / 'feedback'}")
+
+
+def _count(number: int, noun: str) -> str:
+    return f"{number} {noun}{'' if number == 1 else 's'}"
+
+
+@app.command("formgrade")
+def formgrade_command(
+    course_dir: CourseDirOption = Path("course"),
+    assignment: AssignmentOption = ASSIGNMENT,
+    db_url: DbUrlOption = None,
+    port: Annotated[int, typer.Option(help="Port to listen on (127.0.0.1).")] = FORMGRADER_PORT,
+) -> None:
+    """Grade the written answers by hand in nbgrader's formgrader, until Ctrl+C."""
+    try:
+        course = open_course(course_dir, db_url)
+        answers, students = answers_to_grade(course, assignment)
+        server = start_formgrader(course, port)
+    except CourseError as error:
+        fail(error)
+    console.print(
+        f"{_count(answers, 'answer')} of {_count(students, 'student')} wait for a score by hand; "
+        f"grade them in "
+        f"nbgrader's formgrader (Ctrl+C to stop):\n    {formgrader_link(server)}",
+        highlight=False,
+        soft_wrap=True,
+    )
+    try:
+        server.process.wait()
+        fail(CourseError(f"the formgrader stopped on its own (log: {server.log})"))
+    except KeyboardInterrupt:
+        console.print("stopped")
+    finally:
+        server.stop()
 
 
 @app.command("export")

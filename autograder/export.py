@@ -1,9 +1,10 @@
 """Grades out of the gradebook: one CSV row per student, one column per graded task.
 
 Columns are named by the task's answer grade_id (`jacobian_norms`, not `test_jacobian_norms`)
-because that is the fixed interface instructors know; written answers keep their own ids. A
-written answer not graded by hand yet is left empty, not counted as 0, so the instructor sees
-what is still to do.
+because that is the fixed interface instructors know; written answers keep their own ids. Scores
+are nbgrader's: a score the instructor set in the formgrader replaces the tests' one. A written
+answer not graded by hand yet is left empty, not counted as 0, so the instructor sees what is
+still to do.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from nbgrader.plugins import CsvExportPlugin
 from .course import ASSIGNMENT, Course
 from .errors import CourseError
 from .grading import plan_assignment, read_states
+from .scores import graded_score
 
 
 @dataclass(frozen=True)
@@ -62,11 +64,7 @@ def grade_table(course: Course, assignment: str = ASSIGNMENT) -> list[dict[str, 
             total = 0.0
             for col in cols:
                 grade = gradebook.find_grade(col.grade_id, col.notebook, assignment, student)
-                if col.auto:
-                    score = grade.auto_score
-                else:
-                    score = grade.manual_score
-                row[col.name] = score
+                row[col.name] = score = graded_score(grade)
                 total += score or 0.0
             row["total"] = total
             row["max_score"] = sum(c.max_score for c in cols)

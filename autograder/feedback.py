@@ -18,6 +18,7 @@ from tqdm import tqdm
 from .course import ASSIGNMENT, Course
 from .errors import CourseError
 from .grading import plan_assignment, read_states
+from .scores import graded_score
 
 TEMPLATE = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined).from_string(
     """<!DOCTYPE html>
@@ -39,12 +40,14 @@ padding: .4rem; text-align: left; vertical-align: top; } .pass { color: #1a7f37;
 <table><tr><th>Task</th><th>Points</th><th>Result</th></tr>
 {% for task in tasks %}<tr><td><code>{{ task.name }}</code></td>
 <td>{{ "%g" % task.score }} / {{ "%g" % task.max_score }}</td>
-<td class="{{ 'pass' if task.passed else 'fail' }}">{{ task.result }}</td></tr>
+<td class="{{ 'pass' if task.passed else 'fail' }}">{{ task.result }}{% if task.adjusted %}
+(points set by your instructor){% endif %}</td></tr>
 {% endfor %}</table>
 {% for task in tasks %}{% if task.code is not none %}
 <h3>Your answer: <code>{{ task.name }}</code></h3>
 {% if task.error %}<p class="fail">Running it raised {{ task.error }}.</p>{% endif %}
-<pre>{{ task.code }}</pre>{% endif %}{% endfor %}
+<pre>{{ task.code }}</pre>{% if task.comment %}<p>Comment: {{ task.comment }}</p>{% endif %}
+{% endif %}{% endfor %}
 {% for answer in written %}<h3>Written answer <code>{{ answer.name }}</code>:
 {% if answer.score is none %}not graded yet{% else %}{{ "%g" % answer.score }} / {{
 "%g" % answer.max_score }}{% endif %}</h3>
@@ -104,26 +107,30 @@ def _page(gradebook, student, assignment, plan, result, course) -> str:
     for grade_id, task in result["tasks"].items():
         labels = {c.number: c.label for c in plan.tasks[grade_id].checks}
         name = plan.tasks[grade_id].answer or grade_id
+        grade = _find(gradebook.find_grade, grade_id, plan.name, assignment, student)
+        # the formgrader's score wins over the tests' one, as in nbgrader's own totals
+        points = graded_score(grade) if grade else task["score"]
+        remark = _find(gradebook.find_comment, name, plan.name, assignment, student)
         tasks.append(
             {
                 "name": name,
-                "score": task["score"],
+                "score": points,
                 "max_score": task["max_score"],
                 "passed": task["reason"] == "passed",
                 "result": _result(task, labels),
+                "adjusted": points != task["score"],
+                "comment": remark.comment if remark else None,
                 "code": answers.get(name),
                 "error": result.get("errors", {}).get(name),
             }
         )
-        score += task["score"]
+        score += points
         max_score += task["max_score"]
     notes, pending = [], False
     for grade_id in plan.written:
-        try:
-            grade = gradebook.find_grade(grade_id, plan.name, assignment, student)
-            comment = gradebook.find_comment(grade_id, plan.name, assignment, student).comment
-        except MissingEntry:
-            grade, comment = None, None
+        grade = _find(gradebook.find_grade, grade_id, plan.name, assignment, student)
+        remark = _find(gradebook.find_comment, grade_id, plan.name, assignment, student)
+        comment = remark.comment if remark else None
         manual = grade.manual_score if grade else None
         pending = pending or manual is None
         max_score += grade.max_score if grade else 0.0
@@ -148,6 +155,14 @@ def _page(gradebook, student, assignment, plan, result, course) -> str:
         tasks=tasks,
         written=notes,
     )
+
+
+def _find(lookup, *key):
+    """A gradebook row, or None where the submission predates the cell (e.g. a missing notebook)."""
+    try:
+        return lookup(*key)
+    except MissingEntry:
+        return None
 
 
 def _own_answers(autograded: Path) -> tuple[dict[str, str], dict[str, str]]:

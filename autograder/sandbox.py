@@ -185,12 +185,14 @@ def command(worker: int, limits: Limits) -> tuple[list[str], int | None]:
         "MPLBACKEND": "Agg",
         "MPLCONFIGDIR": "/tmp/matplotlib",
         "TF_CPP_MIN_LOG_LEVEL": "3",
+        "TF_ENABLE_ONEDNN_OPTS": "0",  # the same float results whatever the grading CPU
         "TF_NUM_INTRAOP_THREADS": "1",
         "TF_NUM_INTEROP_THREADS": "1",
         "OMP_NUM_THREADS": "1",
         "OPENBLAS_NUM_THREADS": "1",
         "MKL_NUM_THREADS": "1",
         "PYTHONHASHSEED": "0",
+        "JOBLIB_MULTIPROCESSING": "0",  # no /dev/shm here: serial, without a warning per cell
         "PYTHONDONTWRITEBYTECODE": "1",
     }
     args += ["--clearenv"]

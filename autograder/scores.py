@@ -19,6 +19,17 @@ class CellScore:
     auto: bool  # graded by tests (True) or by hand (False)
 
 
+def graded_score(grade) -> float | None:
+    """A grade's score as nbgrader counts it, or None for a written answer not graded yet.
+
+    An instructor's score from the formgrader replaces the tests' score, and extra credit is
+    added; exports, feedback and reports must agree with the formgrader, so all read this.
+    """
+    if grade.cell.cell_type != "code" and grade.manual_score is None:
+        return None
+    return grade.score
+
+
 def cell_scores(course: Course, student: str, assignment: str = ASSIGNMENT) -> dict[str, CellScore]:
     """grade_id → score of every graded cell of one student's autograded submission."""
     with Gradebook(course.db_url) as gradebook:
@@ -33,7 +44,7 @@ def cell_scores(course: Course, student: str, assignment: str = ASSIGNMENT) -> d
                 scores[grade.name] = CellScore(
                     notebook=notebook.name,
                     grade_id=grade.name,
-                    score=grade.score if auto or grade.manual_score is not None else None,
+                    score=graded_score(grade),
                     max_score=grade.max_score,
                     auto=auto,
                 )

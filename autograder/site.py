@@ -13,17 +13,11 @@ import functools
 import http.server
 import io
 import logging
-import os
 import re
-import secrets
 import shutil
 import subprocess
 import sys
 import tempfile
-import time
-import urllib.error
-import urllib.request
-from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
@@ -31,6 +25,7 @@ import pandas as pd
 from course_data import DataError, fetch_sentfin
 
 from .errors import CourseError
+from .local_jupyter import JupyterServer, start_jupyter
 
 log = logging.getLogger(__name__)
 
@@ -39,7 +34,6 @@ BOOK = ROOT / "book"
 JUPYTER_PORT = (
     8888  # also live_code.port's default (book/_ext/live_code.py); the link names any other
 )
-JUPYTER_START_SECONDS = 60
 
 
 def jupyter_book_command() -> str:
@@ -108,30 +102,9 @@ def serve_site(html: Path, host: str = "127.0.0.1", port: int = 8000) -> http.se
         ) from error
 
 
-@dataclass
-class LiveCodeServer:
-    """A Jupyter server for the site's live code; `link` opens the site with its token."""
-
-    process: subprocess.Popen
-    port: int
-    token: str
-    log: Path
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}/"
-
-    def link(self, site_url: str) -> str:
-        return f"{site_url}?token={self.token}&port={self.port}"
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+def live_code_link(server: JupyterServer, site_url: str) -> str:
+    """The site's address with what live-code.js reads: the token and the server's port."""
+    return f"{site_url}?token={server.token}&port={server.port}"
 
 
 def site_origins(host: str, port: int) -> str:
@@ -146,63 +119,23 @@ def start_live_code_server(
     port: int = JUPYTER_PORT,
     root_dir: Path = BOOK,
     log: Path | None = None,
-) -> LiveCodeServer:
+) -> JupyterServer:
     """Start Jupyter on 127.0.0.1:`port`, serving kernels in `root_dir` to pages from `origins`.
 
-    The token is new each time and passed in the environment, not on the command line, where
-    other users of the machine could read it. No Jupyter configuration or server extension
-    (JupyterLab, nbgrader's formgrader, terminals) is loaded: the pages need kernels only.
+    No Jupyter configuration or server extension (JupyterLab, nbgrader's formgrader, terminals)
+    is loaded: the pages need kernels only.
     """
-    token = secrets.token_urlsafe(32)
-    log = log or Path(tempfile.gettempdir()) / f"rnn-course-jupyter-{port}.log"
-    log.parent.mkdir(parents=True, exist_ok=True)
-    command = [
-        sys.executable,
-        "-m",
+    return start_jupyter(
         "jupyter_server",
-        "--ServerApp.ip=127.0.0.1",
-        f"--ServerApp.port={port}",
-        "--ServerApp.port_retries=0",
-        "--ServerApp.open_browser=False",
-        f"--ServerApp.root_dir={root_dir}",
-        f"--ServerApp.allow_origin_pat={origins}",
-        "--ServerApp.terminals_enabled=False",
-    ]
-    if os.geteuid() == 0:  # containers and CI run as root; Jupyter refuses unless told
-        command.append("--ServerApp.allow_root=True")
-    environment = os.environ | {"JUPYTER_TOKEN": token, "JUPYTER_NO_CONFIG": "1"}
-    with log.open("wb") as output:
-        process = subprocess.Popen(
-            command, cwd=root_dir, env=environment, stdout=output, stderr=subprocess.STDOUT
-        )
-    server = LiveCodeServer(process, port, token, log)
-    deadline = time.monotonic() + JUPYTER_START_SECONDS
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            last = log.read_text(errors="replace").strip().splitlines()[-1:] or ["no output"]
-            raise CourseError(
-                f"the live-code Jupyter server did not start on port {port} ({last[0].strip()}); "
-                f"choose another with --jupyter-port, or --no-live-code (log: {log})"
-            )
-        if _answers(server):
-            return server
-        time.sleep(0.2)
-    server.stop()
-    raise CourseError(
-        f"the live-code Jupyter server did not answer on port {port} within "
-        f"{JUPYTER_START_SECONDS} s (log: {log})"
+        [f"--ServerApp.allow_origin_pat={origins}", "--ServerApp.terminals_enabled=False"],
+        port=port,
+        root_dir=root_dir,
+        log=log or Path(tempfile.gettempdir()) / f"rnn-course-jupyter-{port}.log",
+        ready="api/status",
+        what="live-code Jupyter server",
+        port_option="--jupyter-port, or --no-live-code",
+        load_config=False,
     )
-
-
-def _answers(server: LiveCodeServer) -> bool:
-    request = urllib.request.Request(
-        f"{server.url}api/status", headers={"Authorization": f"token {server.token}"}
-    )
-    try:
-        with urllib.request.urlopen(request, timeout=2) as response:
-            return response.status == 200
-    except (urllib.error.URLError, OSError):
-        return False
 
 
 def read_page_table(page: Path, match: str) -> pd.DataFrame:

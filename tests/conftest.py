@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import socket
 import subprocess
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,6 +21,11 @@ from course_data import DataError, fetch_sentfin
 
 ROOT = Path(__file__).resolve().parents[1]
 LOCAL_HOSTS = {"localhost", "127.0.0.1", "::1"}
+
+
+def rnn_course(*args: object) -> list[str]:
+    """The command line of this environment's `rnn-course` with `args`, as a user types it."""
+    return [str(Path(sys.executable).with_name("rnn-course")), *map(str, args)]
 
 
 def free_port() -> int:

@@ -8,13 +8,12 @@ import shutil
 import signal
 import sqlite3
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
 from assignment_mutants import MUTANTS
-from conftest import solution_cells, write_variant
+from conftest import rnn_course, solution_cells, write_variant
 
 from autograder.collect import submit
 from autograder.course import Course
@@ -61,18 +60,17 @@ def test_a_killed_class_run_resumes_to_the_uninterrupted_result(tmp_path):
     course = make_class(tmp_path / "killed", tmp_path / "work")
     # the reference solution's records are cached per assignment version: reuse them
     shutil.copytree(baseline.root / "autograder", course.root / "autograder")
-    command = [
-        str(Path(sys.executable).with_name("rnn-course")),
+    command = rnn_course(
         "autograde",
         "--course-dir",
-        str(course.root),
+        course.root,
         "--workers",
-        "2",
+        2,
         "--cell-timeout",
-        str(LIMITS.cell_seconds),
+        LIMITS.cell_seconds,
         "--notebook-timeout",
-        str(LIMITS.notebook_seconds),
-    ]
+        LIMITS.notebook_seconds,
+    )
     first = subprocess.Popen(command, start_new_session=True, stderr=subprocess.DEVNULL)
     states = course.root / "autograded"
     deadline = time.monotonic() + 600

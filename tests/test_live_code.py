@@ -15,7 +15,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, free_port
+from conftest import ROOT, free_port, rnn_course
 from sphinx.errors import ConfigError
 
 from autograder.errors import CourseError
@@ -155,18 +155,10 @@ def test_site_serve_prints_the_link_with_the_token_and_serves_both(tmp_path):
     html.mkdir(parents=True)
     (html / "index.html").write_text("<title>course</title>")
     site_port, jupyter_port = free_port(), free_port()
-    command = [
-        str(Path(sys.executable).with_name("rnn-course")),
-        "site",
-        "serve",
-        "--no-build",
-        "--output",
-        str(tmp_path),
-        "--port",
-        str(site_port),
-        "--jupyter-port",
-        str(jupyter_port),
-    ]
+    command = rnn_course(
+        "site", "serve", "--no-build", "--output", tmp_path, "--port", site_port,
+        "--jupyter-port", jupyter_port,
+    )  # fmt: skip
     process = subprocess.Popen(
         command, stderr=subprocess.PIPE, text=True, env=os.environ | {"COLUMNS": "300"}
     )

@@ -22,7 +22,7 @@ import pytest
 from conftest import LOCAL_HOSTS, ROOT, free_port, toc_pages
 from playwright.sync_api import Browser, Page, Playwright, sync_playwright
 
-from autograder.site import serve_site, site_origins, start_live_code_server
+from autograder.site import live_code_link, serve_site, site_origins, start_live_code_server
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("book")]
 
@@ -317,7 +317,7 @@ def test_live_code_runs_the_from_scratch_page_in_a_local_kernel(browser, site_ur
     visit = Visit()
     watch(page, visit)
     # the link `rnn-course site serve` prints; the page keeps the token and cleans the address
-    page.goto(jupyter.link(f"{site_url}book/07-rnn-from-scratch.html"))
+    page.goto(live_code_link(jupyter, f"{site_url}book/07-rnn-from-scratch.html"))
     assert "token=" not in page.url
     page.locator(".dropdown-launch-buttons > button").click()
     page.locator(
