@@ -7,12 +7,14 @@ one line with its fix; `--debug` shows the traceback instead.
 from __future__ import annotations
 
 import logging
+import warnings
 from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.console import Console
 from rich.logging import RichHandler
+from sqlalchemy.exc import SAWarning
 
 from course_data import DataError
 
@@ -45,6 +47,8 @@ def main(
     debug: Annotated[bool, typer.Option(help="Show tracebacks and debug logging.")] = False,
 ) -> None:
     state["debug"] = debug
+    if not debug:  # nbgrader's gradebook warns of its own session use; nothing to act on
+        warnings.filterwarnings("ignore", "Object of type <Submitted", SAWarning)
     # our own progress at INFO; other libraries (nbgrader logs every file it copies) only
     # when something goes wrong, unless debugging
     logging.basicConfig(
