@@ -309,8 +309,7 @@ def formgrade_command(
         fail(error)
     console.print(
         f"{_count(answers, 'answer')} of {_count(students, 'student')} wait for a score by hand; "
-        f"grade them in "
-        f"nbgrader's formgrader (Ctrl+C to stop):\n    {formgrader_link(server)}",
+        f"grade them in nbgrader's formgrader (Ctrl+C to stop):\n    {formgrader_link(server)}",
         highlight=False,
         soft_wrap=True,
     )

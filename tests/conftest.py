@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import os
+import re
 import socket
 import subprocess
 import sys
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,6 +28,23 @@ LOCAL_HOSTS = {"localhost", "127.0.0.1", "::1"}
 def rnn_course(*args: object) -> list[str]:
     """The command line of this environment's `rnn-course` with `args`, as a user types it."""
     return [str(Path(sys.executable).with_name("rnn-course")), *map(str, args)]
+
+
+def wait_for_printed(process: subprocess.Popen, pattern: str, seconds: float) -> tuple[str, str]:
+    """The first match of `pattern` on `process`'s stderr (text mode), and everything read so far.
+
+    Fails the test if the process ends, or `seconds` pass, before printing it.
+    """
+    lines: list[str] = []
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        line = process.stderr.readline()
+        assert line or process.poll() is None, f"the command stopped: {''.join(lines)}"
+        lines.append(line)
+        found = re.search(pattern, line)
+        if found:
+            return found.group(0), "".join(lines)
+    raise AssertionError(f"nothing matching {pattern!r} was printed: {''.join(lines)}")
 
 
 def free_port() -> int:

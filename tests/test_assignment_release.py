@@ -4,17 +4,12 @@ from __future__ import annotations
 
 import re
 import subprocess
-import sys
 import zipfile
-from pathlib import Path
 
 import nbformat
-from conftest import ASSIGNMENT_SOURCE, source_notebooks
+from conftest import ASSIGNMENT_SOURCE, rnn_course, source_notebooks
 
 from autograder.release import find_leaks
-
-RNN_COURSE = str(Path(sys.executable).with_name("rnn-course"))
-
 
 SECRET_BLOCK = re.compile(r"### BEGIN (SOLUTION|HIDDEN TESTS)\n(.*?)### END \1", flags=re.S)
 
@@ -31,7 +26,7 @@ def secret_lines() -> set[str]:
 
 
 def run_cli(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([RNN_COURSE, *args], capture_output=True, text=True, check=False)
+    return subprocess.run(rnn_course(*args), capture_output=True, text=True, check=False)
 
 
 def test_release_through_the_cli_holds_no_solution_and_no_hidden_test(tmp_path):

@@ -15,13 +15,12 @@ import os
 import re
 import signal
 import subprocess
-import time
 import urllib.error
 import urllib.request
 from pathlib import Path
 
 import pytest
-from conftest import free_port, rnn_course, source_notebooks, write_variant
+from conftest import free_port, rnn_course, source_notebooks, wait_for_printed, write_variant
 
 from autograder.collect import submit
 from autograder.course import ASSIGNMENT, Course
@@ -50,6 +49,8 @@ OVERRIDE = ("test_rnn_backward", 2.0)  # tests gave 3 of 3; the instructor takes
 EXTRA = ("ex2_written", 0.25)
 COMMENTS = {"ex1_written": "Right bound, well argued.", "rnn_backward": "Copied from the slides."}
 AUTO_TOTAL = 20.0  # the reference earns every test point
+# after the instructor's entries: rnn_backward 3 -> 2, the written answers, the extra credit
+EXPECTED_TOTAL = AUTO_TOTAL - 3.0 + OVERRIDE[1] + sum(MANUAL.values()) + EXTRA[1]
 
 
 @pytest.fixture(scope="module")
@@ -96,8 +97,8 @@ def submission_grades(server) -> dict[str, dict]:
 
 def submission_comments(server) -> dict[str, dict]:
     comments = {}
-    for grade in submission_grades(server).values():
-        for comment in api(server, f"comments?submission_id={grade['submission']}"):
+    for submission in {grade["submission"] for grade in submission_grades(server).values()}:
+        for comment in api(server, f"comments?submission_id={submission}"):
             comments[comment["name"]] = comment
     return comments
 
@@ -143,8 +144,7 @@ def test_the_formgrader_holds_every_score_entered_and_nothing_waits_any_more(
 ):
     (submission,) = api(formgrader, f"submissions/{ASSIGNMENT}")
     assert submission["needs_manual_grade"] is False
-    expected = AUTO_TOTAL - 3.0 + OVERRIDE[1] + sum(MANUAL.values()) + EXTRA[1]
-    assert submission["score"] == pytest.approx(expected)
+    assert submission["score"] == pytest.approx(EXPECTED_TOTAL)
 
 
 def test_the_export_has_the_hand_scores_the_override_and_the_extra_credit(graded_by_hand):
@@ -153,8 +153,7 @@ def test_the_export_has_the_hand_scores_the_override_and_the_extra_credit(graded
         expected = score + (EXTRA[1] if name == EXTRA[0] else 0.0)
         assert float(row[name]) == pytest.approx(expected), name
     assert float(row["rnn_backward"]) == OVERRIDE[1]
-    expected = AUTO_TOTAL - 3.0 + OVERRIDE[1] + sum(MANUAL.values()) + EXTRA[1]
-    assert float(row["total"]) == pytest.approx(expected)
+    assert float(row["total"]) == pytest.approx(EXPECTED_TOTAL)
     assert float(row["max_score"]) == 24
 
 
@@ -183,7 +182,7 @@ def test_the_formgrader_shows_the_students_own_answers_not_the_reference(
     with urllib.request.urlopen(request, timeout=30) as answer:
         page = html.unescape(answer.read().decode())
     assert OWN_WORDS["ex1_written"] in page
-    reference = (Path(source_notebooks()[0])).read_text()
+    reference = source_notebooks()[0].read_text()
     assert "0.8^{20}" in reference and "0.8^{20}" not in page  # the reference's written answer
 
 
@@ -218,16 +217,10 @@ def test_rnn_course_formgrade_prints_what_waits_and_the_link(tmp_path):
         command, stderr=subprocess.PIPE, text=True, env=os.environ | {"COLUMNS": "300"}
     )
     try:
-        lines, link = [], None
-        deadline = time.monotonic() + 90
-        while link is None and time.monotonic() < deadline:
-            line = process.stderr.readline()
-            assert line or process.poll() is None, f"formgrade stopped: {''.join(lines)}"
-            lines.append(line)
-            found = re.search(r"(http://127\.0\.0\.1:\d+/formgrader\?token=\S+)", line)
-            link = found and found.group(1)
-        assert link, f"no link printed: {''.join(lines)}"
-        assert "0 answers of 0 students wait for a score by hand" in "".join(lines)
+        link, printed = wait_for_printed(
+            process, r"http://127\.0\.0\.1:\d+/formgrader\?token=\S+", seconds=90
+        )
+        assert "0 answers of 0 students wait for a score by hand" in printed
         browser = urllib.request.build_opener(urllib.request.HTTPCookieProcessor())
         with browser.open(link, timeout=30) as page:  # the token logs the browser in
             assert page.status == 200 and b"Manage Assignments" in page.read()

@@ -8,12 +8,11 @@ import zipfile
 from pathlib import Path
 
 import pytest
+from conftest import rnn_course
 
 from autograder.course import Course
 from autograder.errors import CourseError
 from autograder.intake import import_zip, read_roster
-
-RNN_COURSE = str(Path(sys.executable).with_name("rnn-course"))
 
 
 def roster(
@@ -104,15 +103,14 @@ def test_a_bad_roster_is_one_clear_error(tmp_path, text, message):
 def test_the_command_reports_what_it_did_not_import(course, tmp_path):
     archive = lms_zip(tmp_path, {"a_12345_/01-gradients.ipynb": b"{}", "stray.pdf": b"%PDF"})
     finished = subprocess.run(
-        [
-            RNN_COURSE,
+        rnn_course(
             "import-zip",
             str(archive),
             "--roster",
             str(roster(tmp_path)),
             "--course-dir",
             str(course.root),
-        ],
+        ),
         capture_output=True,
         text=True,
         timeout=120,
@@ -121,15 +119,14 @@ def test_the_command_reports_what_it_did_not_import(course, tmp_path):
     assert "imported 1 students" in finished.stderr
     assert "stray.pdf: not a notebook" in finished.stderr
     broken = subprocess.run(
-        [
-            RNN_COURSE,
+        rnn_course(
             "import-zip",
             str(tmp_path / "roster.csv"),
             "--roster",
             str(roster(tmp_path)),
             "--course-dir",
             str(course.root),
-        ],
+        ),
         capture_output=True,
         text=True,
         timeout=120,
@@ -142,7 +139,7 @@ def test_nbgrader_exchange_round_trip_release_submit_collect(tmp_path):
     """Students on the same server fetch and submit with nbgrader; the instructor collects."""
     course_dir = tmp_path / "course"
     released = subprocess.run(
-        [RNN_COURSE, "release", "--course-dir", str(course_dir)],
+        rnn_course("release", "--course-dir", course_dir),
         capture_output=True,
         text=True,
         timeout=300,
@@ -163,7 +160,7 @@ def test_nbgrader_exchange_round_trip_release_submit_collect(tmp_path):
         )
         assert finished.returncode == 0, finished.stderr
     collected = subprocess.run(
-        [RNN_COURSE, "collect", "--course-dir", str(course_dir)],
+        rnn_course("collect", "--course-dir", course_dir),
         capture_output=True,
         text=True,
         timeout=300,

@@ -9,13 +9,12 @@ import re
 import signal
 import subprocess
 import sys
-import time
 import urllib.error
 import urllib.request
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, free_port, rnn_course
+from conftest import ROOT, free_port, rnn_course, wait_for_printed
 from sphinx.errors import ConfigError
 
 from autograder.errors import CourseError
@@ -163,14 +162,9 @@ def test_site_serve_prints_the_link_with_the_token_and_serves_both(tmp_path):
         command, stderr=subprocess.PIPE, text=True, env=os.environ | {"COLUMNS": "300"}
     )
     try:
-        link = None
-        deadline = time.monotonic() + 60
-        while link is None and time.monotonic() < deadline:
-            line = process.stderr.readline()
-            assert line or process.poll() is None, "site serve stopped before printing the link"
-            found = re.search(r"(http://127\.0\.0\.1:\d+/\?token=\S+&port=\d+)", line)
-            link = found and found.group(1)
-        assert link, "no link with the token was printed"
+        link, _ = wait_for_printed(
+            process, r"http://127\.0\.0\.1:\d+/\?token=\S+&port=\d+", seconds=60
+        )
         assert f":{site_port}/" in link and link.endswith(f"&port={jupyter_port}")
         token = re.search(r"token=([^&]+)", link).group(1)
         with request(f"http://127.0.0.1:{site_port}/") as page:
