@@ -13,18 +13,11 @@ import logging
 
 from tqdm import tqdm
 
-from .collect import check_student_id
 from .course import ASSIGNMENT, Course, nbgrader_failure
 from .errors import CourseError
+from .submissions import check_student_id, submitted_students
 
 log = logging.getLogger(__name__)
-
-
-def submitted_students(course: Course, assignment: str = ASSIGNMENT) -> list[str]:
-    submitted = course.root / "submitted"
-    if not submitted.is_dir():
-        return []
-    return sorted(p.name for p in submitted.iterdir() if (p / assignment).is_dir())
 
 
 def autograde(
@@ -39,7 +32,7 @@ def autograde(
     A failure of one student's grading is reported, not raised, so one broken submission does
     not stop the class's grading.
     """
-    students = [check_student_id(s) for s in (students or submitted_students(course, assignment))]
+    students = [check_student_id(s) for s in students or submitted_students(course, assignment)[0]]
     if not students:
         raise CourseError(f"no submissions of {assignment!r} in {course.root / 'submitted'}")
     api = course.api(**{"CourseDirectory.notebook_id": notebook})

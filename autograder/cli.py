@@ -14,18 +14,20 @@ from typing import Annotated
 import typer
 from rich.console import Console
 from rich.logging import RichHandler
+from rich.text import Text
 from sqlalchemy.exc import SAWarning
 
 from course_data import DataError
 
 from . import site
+from .collect import collect
 from .course import ASSIGNMENT, Course
 from .errors import CourseError
 from .export import export_csv
 from .feedback import write_feedback
 from .formgrade import FORMGRADER_PORT, answers_to_grade, formgrader_link, start_formgrader
 from .grading import grade_class
-from .intake import collect, import_zip
+from .lms_import import import_zip
 from .release import publish, release, student_zip
 from .report import write_report
 from .sandbox import Limits
@@ -65,8 +67,14 @@ def fail(error: Exception) -> None:
     """Print one line and exit 1 (or re-raise under --debug)."""
     if state["debug"]:
         raise error
-    console.print(f"[bold red]error:[/] {error}", highlight=False, soft_wrap=True)
+    # the message may hold a student's file name: shown as text, never as markup
+    console.print(Text("error: ", style="bold red") + Text(str(error)), soft_wrap=True)
     raise typer.Exit(1)
+
+
+def say(text: str) -> None:
+    """A line of output that may hold names a student chose: no markup, no highlighting."""
+    console.print(text, markup=False, highlight=False, soft_wrap=True)
 
 
 OutputOption = Annotated[
@@ -181,7 +189,8 @@ DbUrlOption = Annotated[
 
 
 def open_course(course_dir: Path, db_url: str | None = None) -> Course:
-    return Course.open(course_dir, db_url=db_url)
+    """A course folder `release` made: every command but `release` refuses to create one."""
+    return Course.existing(course_dir, db_url=db_url)
 
 
 @app.command("autograde")
@@ -249,15 +258,19 @@ def import_zip_command(
 ) -> None:
     """Import an LMS bulk download into <course-dir>/submitted/<student>/<assignment>/."""
     try:
-        summary = import_zip(Course.open(course_dir), archive, roster, assignment, replace)
+        summary = import_zip(open_course(course_dir), archive, roster, assignment, replace)
     except CourseError as error:
         fail(error)
-    console.print(
+    say(
         f"imported {len(summary.imported)} students, {len(summary.unchanged)} unchanged, "
-        f"{len(summary.skipped)} files not imported"
+        f"{len(summary.skipped)} entries not imported"
     )
+    folders = sum(why == "a folder entry" for _, why in summary.skipped)
     for name, why in summary.skipped:
-        console.print(f"  not imported: {name}: {why}", highlight=False)
+        if why != "a folder entry":
+            say(f"  not imported: {name}: {why}")
+    if folders:
+        say(f"  ({folders} folder entries hold the files above)")
 
 
 @app.command("collect")
@@ -266,10 +279,19 @@ def collect_command(
 ) -> None:
     """Collect submissions from nbgrader's exchange (students ran `nbgrader submit`)."""
     try:
-        collect(Course.open(course_dir), assignment)
+        course = open_course(course_dir)
+        summary = collect(course, assignment)
     except CourseError as error:
         fail(error)
-    console.print(f"collected {assignment} into {Path(course_dir) / 'submitted'}")
+    say(
+        f"collected {assignment} from {course.exchange}: {len(summary.collected)} new or "
+        f"changed, {len(summary.unchanged)} unchanged, {len(summary.skipped)} entries skipped, "
+        f"{len(summary.superseded)} earlier submissions that do not count"
+    )
+    for name, why in summary.skipped:
+        say(f"  skipped: {name}: {why}")
+    for note in summary.notes:
+        say(f"  {note}")
 
 
 @app.command("feedback")

@@ -12,7 +12,7 @@ import logging
 import os
 import re
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from nbgrader.apps import NbGraderAPI
@@ -20,6 +20,7 @@ from nbgrader.coursedir import CourseDirectory
 from traitlets.config import Config
 
 from .errors import CourseError
+from .settings import CourseSettings
 
 log = logging.getLogger(__name__)
 NBGRADER_LOG = logging.getLogger("autograder.nbgrader")
@@ -51,6 +52,7 @@ class Course:
     root: Path
     source: Path = SOURCE_NOTEBOOKS
     database: str | None = None  # an SQLAlchemy URL; default: SQLite in the course folder
+    settings: CourseSettings = field(default_factory=CourseSettings)
 
     @classmethod
     def open(
@@ -61,19 +63,47 @@ class Course:
             raise CourseError(f"{root}: exists and is not a folder; choose another --course-dir")
         if root.is_relative_to(ROOT.resolve()):
             log.warning("%s is inside the course repository; keep grades out of git", root)
-        (root / "exchange").mkdir(parents=True, exist_ok=True)  # nbgrader insists it exists
-        course = cls(root, Path(source).resolve(), db_url)
-        (root / "nbgrader_config.py").write_text(
+        root.mkdir(parents=True, exist_ok=True)
+        course = cls(root, Path(source).resolve(), db_url, CourseSettings.load(root))
+        if course.settings.exchange is None:  # nbgrader insists the exchange exists
+            course.exchange.mkdir(exist_ok=True)
+        course.write_nbgrader_config()
+        return course
+
+    @classmethod
+    def existing(
+        cls, root: Path | str, source: Path = SOURCE_NOTEBOOKS, db_url: str | None = None
+    ) -> Course:
+        """A course folder that must be there already: commands that only read one never
+        create a folder or an empty gradebook where a path was mistyped."""
+        folder = Path(root).expanduser().resolve()
+        if not folder.is_dir():
+            raise CourseError(
+                f"{folder} is not a course folder (it does not exist); check --course-dir"
+            )
+        if db_url is None and not (folder / "gradebook.db").is_file():
+            raise CourseError(
+                f"{folder} is not a course folder (it has no gradebook.db); check --course-dir, "
+                "or run `rnn-course release` there first"
+            )
+        return cls.open(folder, source, db_url)
+
+    def write_nbgrader_config(self) -> None:
+        (self.root / "nbgrader_config.py").write_text(
             NBGRADER_CONFIG.format(
                 course_id=COURSE_ID,
-                root=str(root),
-                source=str(course.source),
-                db_url=course.db_url,
+                root=str(self.root),
+                source=str(self.source),
+                db_url=self.db_url,
                 timeout=CELL_TIMEOUT,
-                exchange=str(root / "exchange"),
+                exchange=str(self.exchange),
             )
         )
-        return course
+
+    @property
+    def exchange(self) -> Path:
+        """nbgrader's exchange root: a shared folder on a hub, else one in the course folder."""
+        return Path(self.settings.exchange) if self.settings.exchange else self.root / "exchange"
 
     @property
     def gradebook(self) -> Path:
@@ -99,8 +129,7 @@ class Course:
         config.CourseDirectory.source_directory = str(self.source)
         config.CourseDirectory.db_url = self.db_url
         config.Execute.timeout = CELL_TIMEOUT
-        # no shared exchange: this tool hands out and collects files itself
-        config.Exchange.root = str(self.root / "exchange")
+        config.Exchange.root = str(self.exchange)
         for key, value in overrides.items():
             section, name = key.split(".")
             setattr(config[section], name, value)

@@ -19,6 +19,7 @@ from nbgrader.plugins import CsvExportPlugin
 from .course import ASSIGNMENT, Course
 from .errors import CourseError
 from .grading import plan_assignment, read_states
+from .output_files import written_together
 from .scores import graded_score
 
 
@@ -80,18 +81,20 @@ def export_csv(
     rows = grade_table(course, assignment)
     fields = ["student_id", *(c.name for c in columns(course, assignment))]
     fields += ["total", "max_score", "status"]
-    out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    with out.open("w", newline="") as handle:
-        writer = csv.DictWriter(handle, fields)
-        writer.writeheader()
-        for row in rows:
-            writer.writerow({k: _cell(v) for k, v in row.items()})
-    if nbgrader_csv:
-        plugin = CsvExportPlugin()
-        plugin.to = str(nbgrader_csv)
-        with Gradebook(course.db_url) as gradebook:
-            plugin.export(gradebook)
+    targets = {Path(out): "--out"} | (
+        {Path(nbgrader_csv): "--nbgrader-csv"} if nbgrader_csv else {}
+    )
+    with written_together(targets) as paths:
+        with paths[Path(out).expanduser()].open("w", newline="") as handle:
+            writer = csv.DictWriter(handle, fields)
+            writer.writeheader()
+            for row in rows:
+                writer.writerow({k: _cell(v) for k, v in row.items()})
+        if nbgrader_csv:
+            plugin = CsvExportPlugin()
+            plugin.to = str(paths[Path(nbgrader_csv).expanduser()])
+            with Gradebook(course.db_url) as gradebook:
+                plugin.export(gradebook)
     return len(rows)
 
 

@@ -29,11 +29,11 @@ from nbgrader.api import Gradebook, MissingEntry
 from tqdm import tqdm
 
 from . import sandbox
-from .collect import TIMESTAMP_FORMAT, check_student_id
 from .course import ASSIGNMENT, Course
 from .errors import CourseError
 from .observations import Undecodable, compare
 from .probes import Check, probe
+from .submissions import check_student_id, submission_time, submitted_students
 
 log = logging.getLogger(__name__)
 
@@ -338,13 +338,6 @@ class StudentResult:
     skipped: bool = False  # already graded, unchanged
 
 
-def submitted_students(course: Course, assignment: str = ASSIGNMENT) -> list[str]:
-    folder = course.root / "submitted"
-    if not folder.is_dir():
-        return []
-    return sorted(p.name for p in folder.iterdir() if (p / assignment).is_dir())
-
-
 def _digest(*parts: bytes) -> str:
     digest = hashlib.sha256()
     for part in parts:
@@ -490,7 +483,13 @@ def grade_class(
     workers = workers or os.cpu_count() or 1
     if workers < 1:
         raise CourseError("--workers must be at least 1")
-    students = [check_student_id(s) for s in (students or submitted_students(course, assignment))]
+    if students:
+        students = [check_student_id(s) for s in students]
+        unusable: list[tuple[str, str]] = []
+    else:
+        students, unusable = submitted_students(course, assignment)
+    for name, why in unusable:  # one bad folder never stops the class
+        log.warning("not graded: submitted/%s: %s", name, why)
     if not students:
         raise CourseError(f"no submissions of {assignment!r} in {course.root / 'submitted'}")
     missing = [s for s in students if not course.folder("submitted", s, assignment).is_dir()]
@@ -632,32 +631,18 @@ def _finish(
     return result
 
 
-def _submission_time(course: Course, student: str, assignment: str) -> dt.datetime | None:
-    stamp = course.folder("submitted", student, assignment) / "timestamp.txt"
-    try:
-        text = stamp.read_text().strip()
-    except (OSError, UnicodeDecodeError):
-        return None
-    for form in (TIMESTAMP_FORMAT, "%Y-%m-%d %H:%M:%S.%f", "%Y-%m-%d %H:%M:%S"):
-        try:
-            return dt.datetime.strptime(text.replace(" UTC", ""), form.replace(" %Z", ""))
-        except ValueError:
-            continue
-    return None
-
-
 def _record_grades(
     course: Course, student: str, plans: list[NotebookPlan], result: StudentResult, assignment: str
 ) -> None:
     """All of one student's grades in one transaction: a kill leaves all or none of them."""
     with Gradebook(course.db_url) as gradebook:
         gradebook.update_or_create_student(student)
-        when = _submission_time(course, student, assignment)
+        when = submission_time(course.folder("submitted", student, assignment))
         try:
             submission = gradebook.find_submission(assignment, student)
         except MissingEntry:
             submission = gradebook.add_submission(assignment, student)
-        submission.timestamp = when
+        submission.timestamp = when.replace(tzinfo=None) if when else None  # naive UTC
         for plan in plans:
             notebook = result.notebooks[plan.name]
             for task in notebook.tasks.values():

@@ -21,6 +21,7 @@ import numpy as np  # noqa: E402
 from .course import ASSIGNMENT, Course  # noqa: E402
 from .errors import CourseError  # noqa: E402
 from .export import columns, grade_table  # noqa: E402
+from .output_files import written_together  # noqa: E402
 
 PAGE = jinja2.Environment(autoescape=True).from_string(
     """<!DOCTYPE html>
@@ -69,22 +70,25 @@ def write_report(course: Course, out: Path | None = None, assignment: str = ASSI
             }
         )
     png = _figure(totals, max_score, tasks, assignment)
-    out = Path(out) if out else course.root / "reports" / f"{assignment}-report.html"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.with_suffix(".png").write_bytes(png)
+    if out is None:
+        out = course.root / "reports" / f"{assignment}-report.html"
+        out.parent.mkdir(parents=True, exist_ok=True)
+    out = Path(out).expanduser()
     problems = [(row["student_id"], row["status"]) for row in rows if row["status"] != "ok"]
-    out.write_text(
-        PAGE.render(
-            assignment=assignment,
-            n=len(rows),
-            mean=float(totals.mean()),
-            median=float(np.median(totals)),
-            max_score=max_score,
-            figure=base64.b64encode(png).decode("ascii"),
-            tasks=tasks,
-            problems=problems,
+    with written_together({out: "--out", out.with_suffix(".png"): "--out"}) as paths:
+        paths[out.with_suffix(".png")].write_bytes(png)
+        paths[out].write_text(
+            PAGE.render(
+                assignment=assignment,
+                n=len(rows),
+                mean=float(totals.mean()),
+                median=float(np.median(totals)),
+                max_score=max_score,
+                figure=base64.b64encode(png).decode("ascii"),
+                tasks=tasks,
+                problems=problems,
+            )
         )
-    )
     return out
 
 

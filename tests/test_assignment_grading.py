@@ -15,12 +15,12 @@ from assignment_mutants import MUTANTS, Mutant
 from conftest import solution_cells, source_notebooks, write_variant
 
 from autograder.autograde import autograde
-from autograder.collect import submit
 from autograder.course import Course
 from autograder.grading import grade_class
 from autograder.release import release
 from autograder.sandbox import Limits
 from autograder.scores import cell_scores
+from autograder.submissions import submit
 
 pytestmark = pytest.mark.slow
 

@@ -22,7 +22,6 @@ from pathlib import Path
 import pytest
 from conftest import free_port, rnn_course, source_notebooks, wait_for_printed, write_variant
 
-from autograder.collect import submit
 from autograder.course import ASSIGNMENT, Course
 from autograder.errors import CourseError
 from autograder.export import export_csv
@@ -33,6 +32,7 @@ from autograder.local_jupyter import NO_REDIRECTS
 from autograder.release import release
 from autograder.report import write_report
 from autograder.sandbox import Limits
+from autograder.submissions import submit
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("formgrade")]
 

@@ -18,7 +18,6 @@ import pytest
 from adversarial_submissions import ATTACKS, EARNED, NOTEBOOK, Attack
 from conftest import solution_cells, source_notebooks
 
-from autograder.collect import submit
 from autograder.course import Course
 from autograder.export import columns, export_csv
 from autograder.feedback import write_feedback
@@ -27,12 +26,14 @@ from autograder.release import release
 from autograder.report import write_report
 from autograder.sandbox import Limits
 from autograder.scores import cell_scores
+from autograder.submissions import submit
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("class")]
 
 # generous enough for TensorFlow's import on a loaded 2-core CI machine, short for the attacks
 LIMITS = Limits(cell_seconds=45, notebook_seconds=300)
 NOTEBOOK_TASKS = set(EARNED)
+UNUSABLE = "José Ñ+rnn"
 
 
 def attack_notebook(attack: Attack, release_path: Path, target: Path) -> Path:
@@ -79,6 +80,10 @@ def graded(tmp_path_factory):
         submit(
             course, student(attack), [attack_notebook(attack, released / f"{NOTEBOOK}.ipynb", path)]
         )
+    # a folder no usable student id names (put there by hand, or by an older tool)
+    unusable = course.root / "submitted" / UNUSABLE / "rnn"
+    unusable.mkdir(parents=True)
+    (unusable / f"{NOTEBOOK}.ipynb").write_bytes(source_notebooks()[0].read_bytes())
     before = snapshot(course)
     results = grade_class(course, workers=2, limits=LIMITS)
     assert snapshot(course) == before, "grading changed a submitted file"
@@ -92,6 +97,13 @@ def snapshot(course: Course) -> dict[str, bytes]:
 
 def auto_scores(course: Course, name: str) -> dict[str, float]:
     return {k: s.score for k, s in cell_scores(course, name).items() if s.auto}
+
+
+def test_a_folder_with_an_unusable_student_id_is_left_out_and_the_class_is_graded(graded):
+    course, results = graded
+    assert UNUSABLE not in results and "honest-reference" in results
+    assert not (course.root / "autograded" / UNUSABLE).exists()
+    assert len(results) == len(ATTACKS) + 2
 
 
 def test_the_corpus_has_at_least_twenty_attacks():

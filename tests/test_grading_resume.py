@@ -15,12 +15,12 @@ import pytest
 from assignment_mutants import MUTANTS
 from conftest import rnn_course, solution_cells, write_variant
 
-from autograder.collect import submit
 from autograder.course import Course
 from autograder.export import export_csv
 from autograder.grading import STATE_FILE, grade_class
 from autograder.release import release
 from autograder.sandbox import Limits
+from autograder.submissions import submit
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("resume")]
 

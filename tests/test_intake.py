@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 import zipfile
@@ -12,7 +13,7 @@ from conftest import rnn_course
 
 from autograder.course import Course
 from autograder.errors import CourseError
-from autograder.intake import import_zip, read_roster
+from autograder.lms_import import import_zip, read_roster
 
 
 def roster(
@@ -36,6 +37,7 @@ def course(released_course, tmp_path) -> Course:
     """A fresh course folder sharing the released notebooks' names."""
     course = Course.open(tmp_path / "course")
     (course.root / "release").symlink_to(released_course.root / "release")
+    shutil.copyfile(released_course.gradebook, course.gradebook)
     return course
 
 

@@ -31,11 +31,11 @@ from assignment_mutants import MUTANTS  # noqa: E402
 from autograder import sandbox  # noqa: E402
 from autograder.autograde import autograde  # noqa: E402
 from autograder.cells import answer_sources, replace_sources  # noqa: E402
-from autograder.collect import submit  # noqa: E402
 from autograder.course import SOURCE_NOTEBOOKS, Course  # noqa: E402
 from autograder.grading import grade_class, job_cells, plan_assignment  # noqa: E402
 from autograder.release import release  # noqa: E402
 from autograder.scores import cell_scores  # noqa: E402
+from autograder.submissions import submit  # noqa: E402
 
 GOAL = 1.8
 
