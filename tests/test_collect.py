@@ -21,7 +21,10 @@ from autograder.late import set_due_date
 from autograder.submissions import intake_record, submission_time, submitted_students
 
 NOBODY = 65534
-as_root = pytest.mark.skipif(os.geteuid() != 0, reason="needs a second Unix user (run as root)")
+as_root = [
+    pytest.mark.needs_root,
+    pytest.mark.skipif(os.geteuid() != 0, reason="needs a second Unix user (run as root)"),
+]
 
 
 @pytest.fixture
@@ -166,7 +169,8 @@ def test_a_file_name_that_is_not_utf8_is_skipped_not_a_crash(course):
     assert set(summary.collected) == {"alice"}
 
 
-@as_root
+@as_root[0]
+@as_root[1]
 def test_a_folder_that_names_another_student_is_not_collected_for_them(course):
     """On a hub every student has a Unix account: the folder's owner must be the student."""
     forged = submission(course, "alice", suffix="forged")
@@ -180,7 +184,8 @@ def test_a_folder_that_names_another_student_is_not_collected_for_them(course):
     )
 
 
-@as_root
+@as_root[0]
+@as_root[1]
 def test_a_hard_link_to_a_file_the_student_does_not_own_is_skipped(course):
     secret = course.root / "solution-copy.ipynb"
     shutil.copyfile(source_notebooks()[0], secret)

@@ -1,11 +1,11 @@
-"""The grader run by an ordinary user, as on an instructor's laptop or a shared server.
+"""The grader and the intake run by an ordinary user, as on an instructor's laptop or a server.
 
 As root (CI, containers) the sandbox keeps root only to switch to a grading user id and puts
 each worker in a control group; as an ordinary user it must hold with what such a user has:
 bubblewrap in a new user namespace and resource limits only. This test reruns the sandbox's
-tests and the whole adversarial corpus as `nobody`, in a view of the file system where what
-they need (the project, its environment, the base Python) is readable by anyone and nothing
-else of a closed folder such as /root is visible.
+tests, the whole adversarial corpus and the hostile-intake tests as `nobody`, in a view of the
+file system where what they need (the project, its environment, the base Python) is readable by
+anyone and nothing else of a closed folder such as /root is visible.
 """
 
 from __future__ import annotations
@@ -26,7 +26,13 @@ from autograder import sandbox
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("unprivileged")]
 
 NOBODY = 65534
-RERUN = ["tests/test_sandbox.py", "tests/test_grading_class.py"]
+RERUN = [
+    "tests/test_sandbox.py",
+    "tests/test_grading_class.py",
+    "tests/test_collect.py",
+    "tests/test_lms_import_hostile.py",
+    "tests/test_intake_properties.py",
+]
 
 
 def readable_view(paths: list[Path]) -> list[str]:
@@ -54,7 +60,7 @@ def readable_view(paths: list[Path]) -> list[str]:
     return args
 
 
-def test_the_sandbox_and_the_adversarial_corpus_hold_for_an_ordinary_user():
+def test_the_sandbox_the_attacks_and_the_intake_hold_for_an_ordinary_user():
     if os.geteuid() != 0:
         # run by an ordinary user, the suite's own sandbox and attack tests are this test:
         # check that what they use is the user-namespace sandbox, not rerun them
@@ -88,6 +94,8 @@ def test_the_sandbox_and_the_adversarial_corpus_hold_for_an_ordinary_user():
             "no:cacheprovider",
             "-q",
             f"--basetemp={basetemp}",
+            "-m",
+            "not needs_root",  # tests that make a second Unix user's files
             *RERUN,
         ]
         finished = subprocess.run(
