@@ -6,6 +6,7 @@ one line with its fix; `--debug` shows the traceback instead.
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import warnings
 from pathlib import Path
@@ -23,10 +24,13 @@ from . import site
 from .collect import collect
 from .course import ASSIGNMENT, Course
 from .errors import CourseError
+from .exchange import check_exchange, check_root
 from .export import export_csv
 from .feedback import write_feedback
+from .feedback_return import return_feedback
 from .formgrade import FORMGRADER_PORT, answers_to_grade, formgrader_link, start_formgrader
 from .grading import grade_class
+from .late import due_date, parse_due, record_penalties, set_due_date, shown_time
 from .lms_import import import_zip
 from .release import publish, release, student_zip
 from .report import write_report
@@ -83,11 +87,16 @@ OutputOption = Annotated[
 ]
 
 
+PdfOption = Annotated[
+    bool, typer.Option(help="Also print the whole chapter to rnn-chapter.pdf (needs Chromium).")
+]
+
+
 @site_app.command("build")
-def site_build(output: OutputOption = None) -> None:
-    """Execute every page (cached) and build the HTML site; any warning fails the build."""
+def site_build(output: OutputOption = None, pdf: PdfOption = True) -> None:
+    """Execute every page (cached) and build the HTML site and its PDF; any warning fails it."""
     try:
-        html = site.build_site(output=output)
+        html = site.build_site(output=output, pdf=pdf)
     except (CourseError, DataError) as error:
         fail(error)
     console.print(f"built: {html / 'index.html'}")
@@ -99,6 +108,7 @@ def site_serve(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
     build: Annotated[bool, typer.Option(help="Build (cached) before serving.")] = True,
+    pdf: PdfOption = True,
     live_code: Annotated[
         bool, typer.Option(help="Start a Jupyter server for the pages' Live Code button.")
     ] = True,
@@ -110,7 +120,9 @@ def site_serve(
     jupyter = None
     try:
         html = (
-            site.build_site(output=output) if build else (output or site.ROOT) / "_build" / "html"
+            site.build_site(output=output, pdf=pdf)
+            if build
+            else (output or site.ROOT) / "_build" / "html"
         )
         server = site.serve_site(html, host, port)
         if live_code:
@@ -153,31 +165,6 @@ AssignmentOption = Annotated[
 ]
 
 
-@app.command("release")
-def release_command(
-    course_dir: CourseDirOption = Path("course"),
-    assignment: AssignmentOption = ASSIGNMENT,
-    zip_to: Annotated[
-        Path | None, typer.Option("--zip", help="Also write the student notebooks to this zip.")
-    ] = None,
-    exchange: Annotated[
-        bool, typer.Option(help="Also publish to <course-dir>/exchange for `nbgrader fetch`.")
-    ] = True,
-) -> None:
-    """Generate the student version (no solutions, no hidden tests) into <course-dir>/release/."""
-    try:
-        course = Course.open(course_dir)
-        released = release(course, assignment)
-        if zip_to:
-            console.print(f"student zip: {student_zip(released, zip_to)}")
-        if exchange:
-            console.print(f"published to nbgrader's exchange: {publish(course, assignment)}")
-    except CourseError as error:
-        fail(error)
-    names = ", ".join(sorted(p.name for p in released.glob("*.ipynb")))
-    console.print(f"released {assignment}: {released} ({names})")
-
-
 DbUrlOption = Annotated[
     str | None,
     typer.Option(
@@ -186,6 +173,114 @@ DbUrlOption = Annotated[
         help="Gradebook as an SQLAlchemy URL (default: SQLite <course-dir>/gradebook.db).",
     ),
 ]
+
+
+@app.command("release")
+def release_command(
+    course_dir: CourseDirOption = Path("course"),
+    assignment: AssignmentOption = ASSIGNMENT,
+    db_url: DbUrlOption = None,
+    zip_to: Annotated[
+        Path | None, typer.Option("--zip", help="Also write the student notebooks to this zip.")
+    ] = None,
+    exchange: Annotated[
+        bool, typer.Option(help="Also publish to the course's nbgrader exchange for students.")
+    ] = True,
+    due: Annotated[
+        str | None, typer.Option(help='Due date, "YYYY-MM-DD HH:MM" (kept if not given).')
+    ] = None,
+    timezone: Annotated[
+        str | None, typer.Option(help="Time zone of --due (default: the course's, see configure).")
+    ] = None,
+    allow_past_due: Annotated[
+        bool, typer.Option("--allow-past-due", help="Accept a due date that has passed.")
+    ] = False,
+) -> None:
+    """Generate the student version (no solutions, no hidden tests) into <course-dir>/release/."""
+    try:
+        course = Course.open(course_dir, db_url=db_url)
+        course.check_database()
+        zone = timezone or course.settings.timezone
+        deadline = parse_due(due, zone) if due else None
+        if deadline and deadline < dt.datetime.now(dt.UTC) and not allow_past_due:
+            raise CourseError(
+                f"the due date {due} ({zone}) has passed; check it, or pass --allow-past-due"
+            )
+        if exchange:
+            check_exchange(course)
+        released = release(course, assignment)
+        if deadline:
+            set_due_date(course, assignment, deadline)
+        if zip_to:
+            say(f"student zip: {student_zip(released, zip_to)}")
+        if exchange:
+            say(f"published to nbgrader's exchange: {publish(course, assignment)}")
+            check_exchange(course)
+        current = due_date(course, assignment)
+    except CourseError as error:
+        fail(error)
+    names = ", ".join(sorted(p.name for p in released.glob("*.ipynb")))
+    say(f"released {assignment}: {released} ({names})")
+    if current:
+        say(
+            f"due {shown_time(current, zone)} ({shown_time(current, 'UTC')}); "
+            f"late policy: {course.settings.late.describe()}"
+        )
+
+
+@app.command("configure")
+def configure_command(
+    course_dir: CourseDirOption = Path("course"),
+    exchange: Annotated[
+        Path | None, typer.Option(help="nbgrader's exchange folder shared with the students.")
+    ] = None,
+    timezone: Annotated[
+        str | None, typer.Option(help="The class's time zone (IANA name, e.g. Europe/Paris).")
+    ] = None,
+    counts: Annotated[
+        str | None,
+        typer.Option(help="Which submission counts: last-on-time (default) or last."),
+    ] = None,
+    late: Annotated[str | None, typer.Option(help="Late policy: none, percent or cutoff.")] = None,
+    late_percent: Annotated[
+        float | None, typer.Option(help="percent: points taken per started period, in %.")
+    ] = None,
+    late_per: Annotated[str | None, typer.Option(help="percent: per day or per hour.")] = None,
+    late_cap: Annotated[
+        float | None, typer.Option(help="percent: at most this share of the score, in %.")
+    ] = None,
+    grace_minutes: Annotated[
+        float | None, typer.Option(help="Minutes after the due date that still count on time.")
+    ] = None,
+    site_url: Annotated[
+        str | None, typer.Option(help="The course website's address (the notebooks link to it).")
+    ] = None,
+) -> None:
+    """Set this class's settings once (<course-dir>/rnn-course.toml); prints them all."""
+    try:
+        course = Course.open(course_dir)
+        settings = course.settings.updated(
+            exchange=str(exchange.expanduser().resolve()) if exchange else None,
+            timezone=timezone,
+            counts=counts,
+            policy=late,
+            percent=late_percent,
+            per=late_per,
+            cap=late_cap,
+            grace_minutes=grace_minutes,
+            site_url=site_url,
+        )
+        if exchange:
+            check_root(Path(settings.exchange))
+        path = settings.save(course.root)
+        Course.open(course.root)  # nbgrader's config in the folder follows the settings
+    except CourseError as error:
+        fail(error)
+    say(f"settings of {course.root} ({path}):")
+    say(f"  exchange: {settings.exchange or course.root / 'exchange'}")
+    say(f"  time zone: {settings.timezone}; counts: {settings.counts}")
+    say(f"  late policy: {settings.late.describe()}")
+    say(f"  website: {settings.site_url}")
 
 
 def open_course(course_dir: Path, db_url: str | None = None) -> Course:
@@ -225,8 +320,9 @@ def autograde_command(
         memory_bytes=memory_mb * 1024**2,
     )
     try:
+        course = open_course(course_dir, db_url)
         results = grade_class(
-            open_course(course_dir, db_url),
+            course,
             student or None,
             assignment,
             workers=workers,
@@ -234,6 +330,7 @@ def autograde_command(
             sandboxed=not unsafe_no_sandbox,
             force=force,
         )
+        late = record_penalties(course, assignment)
     except CourseError as error:
         fail(error)
     problems = {name: r.status for name, r in results.items() if r.status != "ok"}
@@ -243,7 +340,9 @@ def autograde_command(
         f"{len(problems)} with grading problems"
     )
     for name, status in problems.items():
-        console.print(f"  {name}: {status}", highlight=False)
+        say(f"  {name}: {status}")
+    if late:
+        say(f"{late} late submissions; penalties by the late policy are in the gradebook")
 
 
 @app.command("import-zip")
@@ -280,6 +379,7 @@ def collect_command(
     """Collect submissions from nbgrader's exchange (students ran `nbgrader submit`)."""
     try:
         course = open_course(course_dir)
+        check_exchange(course)
         summary = collect(course, assignment)
     except CourseError as error:
         fail(error)
@@ -302,13 +402,36 @@ def feedback_command(
     student: Annotated[
         list[str] | None, typer.Option(help="Only this student (repeatable).")
     ] = None,
+    give_back: Annotated[
+        bool,
+        typer.Option(
+            "--return",
+            help="Also put each student's pages in the exchange, for that student only.",
+        ),
+    ] = False,
 ) -> None:
     """Per-student HTML feedback (no hidden tests, no solutions) in <course-dir>/feedback/."""
     try:
-        pages = write_feedback(open_course(course_dir, db_url), student or None, assignment)
+        course = open_course(course_dir, db_url)
+        pages = write_feedback(course, student or None, assignment)
+        returned = None
+        if give_back:
+            students = sorted({page.parent.parent.name for page in pages})
+            returned = return_feedback(course, students, assignment)
     except CourseError as error:
         fail(error)
-    console.print(f"wrote {len(pages)} feedback pages into {Path(course_dir) / 'feedback'}")
+    say(f"wrote {len(pages)} feedback pages into {Path(course_dir) / 'feedback'}")
+    if returned:
+        say(
+            f"returned to {len(returned.students)} students through the exchange "
+            f"({course.exchange}); they fetch it with the Assignments tab or "
+            f"`nbgrader fetch_feedback {assignment} --course rnn-course`"
+        )
+        if returned.without_exchange:
+            say(
+                "  not submitted through the exchange (send their pages another way): "
+                + ", ".join(returned.without_exchange)
+            )
 
 
 def _count(number: int, noun: str) -> str:

@@ -15,6 +15,8 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import sqlalchemy
+import sqlalchemy.exc
 from nbgrader.apps import NbGraderAPI
 from nbgrader.coursedir import CourseDirectory
 from traitlets.config import Config
@@ -31,15 +33,19 @@ ASSIGNMENT = "rnn"
 COURSE_ID = "rnn-course"
 # seconds a single cell of a student's notebook may run before it is stopped and scored 0
 CELL_TIMEOUT = 120
+CONNECT_SECONDS = 5  # a gradebook server that does not answer by then is reported as down
 
 NBGRADER_CONFIG = """\
 # Written by `rnn-course`; it lets stock nbgrader commands (e.g. `nbgrader formgrader` for the
 # written answers) work in this course directory with the same settings.
+import os
+
 c = get_config()  # noqa: F821
 c.CourseDirectory.course_id = {course_id!r}
 c.CourseDirectory.root = {root!r}
 c.CourseDirectory.source_directory = {source!r}
-c.CourseDirectory.db_url = {db_url!r}
+# a database server's password is never written here: it comes from the environment
+c.CourseDirectory.db_url = os.environ.get("RNN_COURSE_DB_URL") or {db_url!r}
 c.Execute.timeout = {timeout}
 c.Exchange.root = {exchange!r}
 """
@@ -81,7 +87,9 @@ class Course:
             raise CourseError(
                 f"{folder} is not a course folder (it does not exist); check --course-dir"
             )
-        if db_url is None and not (folder / "gradebook.db").is_file():
+        if db_url is not None:
+            cls(folder, Path(source).resolve(), db_url).check_database()
+        elif not (folder / "gradebook.db").is_file():
             raise CourseError(
                 f"{folder} is not a course folder (it has no gradebook.db); check --course-dir, "
                 "or run `rnn-course release` there first"
@@ -94,7 +102,7 @@ class Course:
                 course_id=COURSE_ID,
                 root=str(self.root),
                 source=str(self.source),
-                db_url=self.db_url,
+                db_url=masked(self.db_url),
                 timeout=CELL_TIMEOUT,
                 exchange=str(self.exchange),
             )
@@ -105,13 +113,37 @@ class Course:
         """nbgrader's exchange root: a shared folder on a hub, else one in the course folder."""
         return Path(self.settings.exchange) if self.settings.exchange else self.root / "exchange"
 
+    def check_database(self) -> None:
+        """Connect to the gradebook once, so a bad URL, a server that is down or a wrong
+        password is one line naming the setting, within seconds, before any work starts."""
+        if self.database is None:
+            return
+        try:
+            engine = sqlalchemy.create_engine(self.db_url)
+            with engine.connect():
+                pass
+            engine.dispose()
+        except (sqlalchemy.exc.SQLAlchemyError, ValueError, ImportError) as error:
+            reason = str(getattr(error, "orig", None) or error).strip().splitlines()[0]
+            raise CourseError(
+                f"cannot use the gradebook --db-url {masked(self.database)} (or "
+                f"RNN_COURSE_DB_URL): {reason}"
+            ) from None
+
     @property
     def gradebook(self) -> Path:
         return self.root / "gradebook.db"
 
     @property
     def db_url(self) -> str:
-        return self.database or f"sqlite:///{self.gradebook}"
+        """The gradebook's SQLAlchemy URL; a PostgreSQL one gives up connecting after
+        CONNECT_SECONDS instead of hanging on a host that does not answer."""
+        if self.database is None:
+            return f"sqlite:///{self.gradebook}"
+        url = self.database
+        if url.startswith("postgresql") and "connect_timeout" not in url:
+            url += ("&" if "?" in url else "?") + f"connect_timeout={CONNECT_SECONDS}"
+        return url
 
     def folder(self, step: str, student: str, assignment: str = ASSIGNMENT) -> Path:
         """nbgrader's `{step}/{student}/{assignment}` layout ('release' and 'source' have none)."""
@@ -143,6 +175,11 @@ class Course:
         # whoever configures the `autograder.nbgrader` logger (the CLI: warnings only)
         api.log.setLevel(NBGRADER_LOG.getEffectiveLevel())
         return api
+
+
+def masked(url: str) -> str:
+    """A database URL with its password hidden, for messages and logs."""
+    return re.sub(r"(://[^:/@]+:)[^@]*@", r"\1***@", url)
 
 
 def use_environment_tools() -> None:

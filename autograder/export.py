@@ -1,5 +1,10 @@
 """Grades out of the gradebook: one CSV row per student, one column per graded task.
 
+Late work: `submitted_at` is the trusted submission time (in the course's time zone), `late_by`
+how long after the due date, `late_penalty` the points the course's late policy takes, and
+`total` the score after it (`score_before_penalty` before). `intake_note` says where the
+student's claimed time and the observed one disagreed, or which of several submissions counted.
+
 Columns are named by the task's answer grade_id (`jacobian_norms`, not `test_jacobian_norms`)
 because that is the fixed interface instructors know; written answers keep their own ids. Scores
 are nbgrader's: a score the instructor set in the formgrader replaces the tests' one. A written
@@ -19,8 +24,10 @@ from nbgrader.plugins import CsvExportPlugin
 from .course import ASSIGNMENT, Course
 from .errors import CourseError
 from .grading import plan_assignment, read_states
+from .late import due_date, shown_time, student_lateness
 from .output_files import written_together
 from .scores import graded_score
+from .submissions import intake_record
 
 
 @dataclass(frozen=True)
@@ -50,6 +57,7 @@ def grade_table(course: Course, assignment: str = ASSIGNMENT) -> list[dict[str, 
     """One dict per student with a submission in the gradebook: column name → score."""
     cols = columns(course, assignment)
     states = read_states(course, assignment)
+    due = due_date(course, assignment)
     rows = []
     with Gradebook(course.db_url) as gradebook:
         try:
@@ -67,9 +75,17 @@ def grade_table(course: Course, assignment: str = ASSIGNMENT) -> list[dict[str, 
                 grade = gradebook.find_grade(col.grade_id, col.notebook, assignment, student)
                 row[col.name] = score = graded_score(grade)
                 total += score or 0.0
-            row["total"] = total
+            found = student_lateness(course, student, assignment, due)
+            row["score_before_penalty"] = total
+            row["late_penalty"] = found.penalty(total)
+            row["total"] = total - row["late_penalty"]
             row["max_score"] = sum(c.max_score for c in cols)
+            row["submitted_at"] = shown_time(found.submitted_at, course.settings.timezone)
+            row["late_by"] = found.late_by
             row["status"] = states.get(student, {}).get("status", "not graded by rnn-course")
+            row["intake_note"] = intake_record(course.folder("submitted", student, assignment)).get(
+                "note"
+            )
             rows.append(row)
     return rows
 
@@ -80,7 +96,8 @@ def export_csv(
     """Write the grade table (and nbgrader's own export, if asked); returns the row count."""
     rows = grade_table(course, assignment)
     fields = ["student_id", *(c.name for c in columns(course, assignment))]
-    fields += ["total", "max_score", "status"]
+    fields += ["score_before_penalty", "late_penalty", "total", "max_score"]
+    fields += ["submitted_at", "late_by", "status", "intake_note"]
     targets = {Path(out): "--out"} | (
         {Path(nbgrader_csv): "--nbgrader-csv"} if nbgrader_csv else {}
     )

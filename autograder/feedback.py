@@ -18,7 +18,9 @@ from tqdm import tqdm
 from .course import ASSIGNMENT, Course
 from .errors import CourseError
 from .grading import plan_assignment, read_states
+from .late import due_date, shown_time, student_lateness
 from .scores import graded_score
+from .submissions import intake_record
 
 TEMPLATE = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined).from_string(
     """<!DOCTYPE html>
@@ -35,6 +37,10 @@ padding: .4rem; text-align: left; vertical-align: top; } .pass { color: #1a7f37;
 <p>Student <b>{{ student }}</b>, assignment <b>{{ assignment }}</b>:
 <b>{{ "%g" % score }}</b> of {{ "%g" % max_score }} points{% if pending %}
 (written answers still to be graded by hand){% endif %}.</p>
+{% if submitted_at %}<p>Submitted {{ submitted_at }}{% if late_by %}, <span class="fail">late by
+{{ late_by }}</span>: the late policy ({{ policy }}) takes {{ "%g" % (fraction * 100) }} % of your
+score, {{ "%g" % penalty }} points on this notebook{% else %}, on time{% endif %}.{% if note %}
+({{ note }}){% endif %}</p>{% endif %}
 {% if problems %}<p class="fail">Problems while grading: {{ problems | join("; ") }}</p>{% endif %}
 <h2>Tasks</h2>
 <table><tr><th>Task</th><th>Points</th><th>Result</th></tr>
@@ -84,23 +90,38 @@ def write_feedback(
     if not states:
         raise CourseError("no graded submissions: run `rnn-course autograde` first")
     plans = plan_assignment(course, assignment)
+    due = due_date(course, assignment)
     written = []
     with Gradebook(course.db_url) as gradebook:
         for student, state in tqdm(states.items(), desc="writing feedback", unit="student"):
             target = course.folder("feedback", student, assignment)
             target.mkdir(parents=True, exist_ok=True)
+            timing = _timing(course, student, assignment, due)
             for plan in plans:
                 result = state.get("notebooks", {}).get(plan.name)
                 if result is None:
                     continue
-                page = _page(gradebook, student, assignment, plan, result, course)
+                page = _page(gradebook, student, assignment, plan, result, course, timing)
                 path = target / f"{plan.name}.html"
                 path.write_text(page)
                 written.append(path)
     return written
 
 
-def _page(gradebook, student, assignment, plan, result, course) -> str:
+def _timing(course: Course, student: str, assignment: str, due) -> dict:
+    """When the submission was made, and what the late policy takes, for the page's header."""
+    found = student_lateness(course, student, assignment, due)
+    record = intake_record(course.folder("submitted", student, assignment))
+    return {
+        "submitted_at": shown_time(found.submitted_at, course.settings.timezone),
+        "late_by": found.late_by,
+        "fraction": found.fraction,
+        "policy": course.settings.late.describe(),
+        "note": record.get("note"),
+    }
+
+
+def _page(gradebook, student, assignment, plan, result, course, timing) -> str:
     autograded = course.folder("autograded", student, assignment) / f"{plan.name}.ipynb"
     answers, texts = _own_answers(autograded)
     tasks, score, max_score = [], 0.0, 0.0
@@ -145,6 +166,8 @@ def _page(gradebook, student, assignment, plan, result, course) -> str:
             }
         )
     return TEMPLATE.render(
+        **timing,
+        penalty=round(score * timing["fraction"], 6),
         student=student,
         assignment=assignment,
         notebook=plan.name,

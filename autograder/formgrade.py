@@ -32,6 +32,8 @@ def start_formgrader(course: Course, port: int = FORMGRADER_PORT) -> JupyterServ
         what="formgrader (JupyterLab with nbgrader's server extension)",
         port_option="--port",
         load_config=True,  # nbgrader enables its extension in the environment's Jupyter config
+        # the course folder's nbgrader_config.py reads a database server's URL from here
+        env={"RNN_COURSE_DB_URL": course.db_url} if course.database else None,
     )
 
 

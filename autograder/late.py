@@ -17,6 +17,7 @@ from nbgrader.api import Gradebook, MissingEntry
 from .course import Course
 from .errors import CourseError
 from .settings import LatePolicy, zone
+from .submissions import submission_time
 
 DUE_FORMATS = ("%Y-%m-%d %H:%M", "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S")
 
@@ -85,3 +86,25 @@ def shown_time(when: dt.datetime | None, timezone: str) -> str:
         return ""
     local = when.astimezone(zone(timezone))
     return local.strftime("%Y-%m-%d %H:%M:%S %Z")
+
+
+def student_lateness(course: Course, student: str, assignment: str, due: dt.datetime | None):
+    """The lateness of a student's current submission (from its trusted timestamp.txt)."""
+    folder = course.folder("submitted", student, assignment)
+    return lateness(submission_time(folder), due, course.settings.late)
+
+
+def record_penalties(course: Course, assignment: str) -> int:
+    """Write each graded submission's late penalty into nbgrader's gradebook, per notebook
+    (the notebook's score times the policy's share), so nbgrader's own totals and exports
+    agree; returns how many submissions are late. Idempotent: run after every autograde."""
+    due = due_date(course, assignment)
+    late = 0
+    with Gradebook(course.db_url) as gradebook:
+        for submission in gradebook.assignment_submissions(assignment):
+            found = student_lateness(course, submission.student_id, assignment, due)
+            late += found.late_seconds > 0
+            for notebook in submission.notebooks:
+                notebook.late_submission_penalty = found.penalty(notebook.score) or None
+        gradebook.db.commit()
+    return late

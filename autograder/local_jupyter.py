@@ -79,6 +79,7 @@ def start_jupyter(
     what: str,
     port_option: str,
     load_config: bool,
+    env: dict[str, str] | None = None,
 ) -> JupyterServer:
     """Start `python -m module` on 127.0.0.1:`port` in `root_dir`; return once `ready` answers.
 
@@ -100,7 +101,7 @@ def start_jupyter(
     ]
     if os.geteuid() == 0:  # containers and CI run as root; Jupyter refuses unless told
         command.append("--ServerApp.allow_root=True")
-    environment = os.environ | {"JUPYTER_TOKEN": token}
+    environment = os.environ | (env or {}) | {"JUPYTER_TOKEN": token}
     if not load_config:
         environment["JUPYTER_NO_CONFIG"] = "1"
     with log.open("wb") as output:

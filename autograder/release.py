@@ -7,7 +7,10 @@ cannot be taken back.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
+import shutil
+import tempfile
 import zipfile
 from pathlib import Path
 
@@ -18,16 +21,32 @@ from .errors import CourseError
 
 log = logging.getLogger(__name__)
 
+SITE_URL_PLACEHOLDER = "{site_url}"
 LEAK_MARKERS = ("BEGIN SOLUTION", "END SOLUTION", "BEGIN HIDDEN TESTS", "END HIDDEN TESTS")
 
 
-def release(course: Course, assignment: str = ASSIGNMENT) -> Path:
-    """Generate `release/<assignment>/` from the sources, check it, and return its path."""
+def release(course: Course, assignment: str = ASSIGNMENT, site_url: str | None = None) -> Path:
+    """Generate `release/<assignment>/` from the sources, check it, and return its path.
+
+    The sources' Markdown links to the course website as `{site_url}book/…`; the release
+    links to `site_url` (default: the course's `site_url` setting).
+    """
     source = course.folder("source", ".", assignment)
     if not sorted(source.glob("*.ipynb")):
         raise CourseError(f"{source}: no notebooks to release; is the assignment name right?")
     log.info("generating the student version of %s from %s", assignment, source)
-    result = course.api().generate_assignment(assignment, force=True, create=True)
+    site = (site_url or course.settings.site_url).rstrip("/") + "/"
+    with tempfile.TemporaryDirectory(prefix="rnn-course-sources-") as staging:
+        staged = Path(staging) / assignment
+        shutil.copytree(source, staged)
+        for path in staged.glob("*.ipynb"):
+            notebook = nbformat.read(path, as_version=4)
+            for cell in notebook.cells:
+                if cell.cell_type == "markdown":
+                    cell.source = cell.source.replace(SITE_URL_PLACEHOLDER, site)
+            nbformat.write(notebook, path)
+        staged_course = dataclasses.replace(course, source=Path(staging))
+        result = staged_course.api().generate_assignment(assignment, force=True, create=True)
     if not result["success"]:
         raise nbgrader_failure("generate_assignment", result)
     released = course.folder("release", ".", assignment)
@@ -60,8 +79,9 @@ def find_leaks(folder: Path) -> list[str]:
     return leaks
 
 
-def student_zip(released: Path, target: Path) -> Path:
-    """A zip of the released notebooks, as students download it (`<assignment>/<notebook>`)."""
+def student_zip(released: Path, target: Path, extras: dict[str, str] | None = None) -> Path:
+    """A zip of the released notebooks, as students download it (`<assignment>/<notebook>`),
+    with `extras` (file name → text, e.g. a README) beside them."""
     notebooks = sorted(released.glob("*.ipynb"))
     if not notebooks:
         raise CourseError(f"{released}: nothing released yet; run `rnn-course release` first")
@@ -69,4 +89,6 @@ def student_zip(released: Path, target: Path) -> Path:
     with zipfile.ZipFile(target, "w", compression=zipfile.ZIP_DEFLATED) as archive:
         for notebook in notebooks:
             archive.write(notebook, f"{released.name}/{notebook.name}")
+        for name, text in (extras or {}).items():
+            archive.writestr(f"{released.name}/{name}", text)
     return target

@@ -21,6 +21,7 @@ import numpy as np  # noqa: E402
 from .course import ASSIGNMENT, Course  # noqa: E402
 from .errors import CourseError  # noqa: E402
 from .export import columns, grade_table  # noqa: E402
+from .late import due_date, shown_time  # noqa: E402
 from .output_files import written_together  # noqa: E402
 
 PAGE = jinja2.Environment(autoescape=True).from_string(
@@ -30,7 +31,8 @@ PAGE = jinja2.Environment(autoescape=True).from_string(
 table { border-collapse: collapse; } td, th { border-bottom: 1px solid #ddd; padding: .3rem .6rem;
 text-align: left; } img { max-width: 100%; }</style></head><body>
 <h1>{{ assignment }}: class report</h1>
-<p>{{ n }} graded submissions; mean {{ "%.1f" % mean }} of {{ "%g" % max_score }} points,
+<p>{{ n }} graded submissions; mean {{ "%.1f" % mean }} of {{ "%g" % max_score }} points
+(after late penalties),
 median {{ "%.1f" % median }}.</p>
 <img alt="Distribution of total scores, mean share of points per task, and pass/fail counts
 per task" src="data:image/png;base64,{{ figure }}">
@@ -39,6 +41,16 @@ per task" src="data:image/png;base64,{{ figure }}">
 {% for t in tasks %}<tr><td><code>{{ t.name }}</code></td><td>{{ "%g" % t.max }}</td>
 <td>{{ "%.2f" % t.mean }}</td><td>{{ t.full }}</td><td>{{ t.zero }}</td></tr>{% endfor %}
 </table>
+<h2>Late submissions and submission times</h2>
+<p>{{ late | length }} of {{ n }} submissions late ({{ policy }}{% if due %};
+due {{ due }}{% endif %}).
+A submission's time is what the course's side observed, never the time the student's computer
+wrote; where the two disagreed, the later counts and the note says so.</p>
+{% if timing %}<table><tr><th>Student</th><th>Submitted</th><th>Late by</th><th>Penalty</th>
+<th>Note</th></tr>
+{% for row in timing %}<tr><td>{{ row.student_id }}</td><td>{{ row.submitted_at }}</td>
+<td>{{ row.late_by }}</td><td>{{ "%g" % row.late_penalty }}</td>
+<td>{{ row.intake_note or "" }}</td></tr>{% endfor %}</table>{% endif %}
 <h2>Submissions with grading problems</h2>
 {% if problems %}<table><tr><th>Student</th><th>Status</th></tr>
 {% for student, status in problems %}<tr><td>{{ student }}</td><td>{{ status }}</td></tr>
@@ -75,6 +87,9 @@ def write_report(course: Course, out: Path | None = None, assignment: str = ASSI
         out.parent.mkdir(parents=True, exist_ok=True)
     out = Path(out).expanduser()
     problems = [(row["student_id"], row["status"]) for row in rows if row["status"] != "ok"]
+    late = [row for row in rows if row["late_by"]]
+    timing = [row for row in rows if row["late_by"] or row["intake_note"]]
+    due = due_date(course, assignment)
     with written_together({out: "--out", out.with_suffix(".png"): "--out"}) as paths:
         paths[out.with_suffix(".png")].write_bytes(png)
         paths[out].write_text(
@@ -87,6 +102,10 @@ def write_report(course: Course, out: Path | None = None, assignment: str = ASSI
                 figure=base64.b64encode(png).decode("ascii"),
                 tasks=tasks,
                 problems=problems,
+                late=late,
+                timing=timing,
+                policy=course.settings.late.describe(),
+                due=shown_time(due, course.settings.timezone),
             )
         )
     return out

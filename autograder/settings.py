@@ -77,6 +77,7 @@ class CourseSettings:
     exchange: str | None = None  # nbgrader's exchange root; None: <course-dir>/exchange
     timezone: str = "UTC"  # due dates are given and shown in this zone
     counts: str = "last-on-time"  # which submission counts when a student resubmits
+    site_url: str = "http://127.0.0.1:8000/"  # the course website; the notebooks link to it
     late: LatePolicy = field(default_factory=LatePolicy)
 
     def check(self) -> CourseSettings:
@@ -85,6 +86,8 @@ class CourseSettings:
             raise CourseError(f"counts {self.counts!r}: choose one of {', '.join(COUNTS)}")
         if self.exchange is not None and not Path(self.exchange).is_absolute():
             raise CourseError(f"exchange {self.exchange!r}: give an absolute path")
+        if not self.site_url.startswith(("http://", "https://")):
+            raise CourseError(f"site_url {self.site_url!r}: give the website's http(s) address")
         self.late.check()
         return self
 

@@ -21,9 +21,11 @@ import tempfile
 from pathlib import Path
 
 import pandas as pd
+import yaml
 
 from course_data import DataError, fetch_sentfin
 
+from . import chapter_pdf
 from .errors import CourseError
 from .local_jupyter import JupyterServer, start_jupyter
 
@@ -59,8 +61,9 @@ def build_command(output: Path, *extra: str, root: Path = ROOT) -> list[str]:
     ]
 
 
-def build_site(root: Path = ROOT, output: Path | None = None) -> Path:
-    """Build the book under `output` (default: the project root) and return the HTML folder.
+def build_site(root: Path = ROOT, output: Path | None = None, pdf: bool = True) -> Path:
+    """Build the book under `output` (default: the project root) and return the HTML folder;
+    with `pdf`, also the whole chapter as one PDF (`chapter_pdf.py`), put into the site.
 
     The data set is fetched first, on the terminal, so a download shows its progress here
     rather than as stderr noise inside a page (which the strict build would reject).
@@ -69,6 +72,8 @@ def build_site(root: Path = ROOT, output: Path | None = None) -> Path:
         fetch_sentfin()
     except DataError as error:
         raise CourseError(str(error)) from error
+    if pdf:
+        chapter_pdf.chromium()  # before minutes of building, say what is missing
     output = Path(output or root)
     command = build_command(output, root=root)
     log.info("building the book: %s", " ".join(command))
@@ -79,7 +84,20 @@ def build_site(root: Path = ROOT, output: Path | None = None) -> Path:
             f"above name the page and cell, and {output / '_build' / 'html' / 'reports'} holds "
             f"the tracebacks of failed cells"
         )
-    return output / "_build" / "html"
+    html = output / "_build" / "html"
+    if pdf:
+        log.info("printing the chapter to %s", html / chapter_pdf.PDF_NAME)
+        chapter_pdf.print_pdf(html, toc_pages(root), html / chapter_pdf.PDF_NAME)
+    return html
+
+
+def toc_pages(root: Path = ROOT) -> list[str]:
+    """Every page of `_toc.yml`, in order, without suffix (e.g. 'book/05-forecasting')."""
+    toc = yaml.safe_load((root / "_toc.yml").read_text())
+    pages = [toc["root"]]
+    for part in toc.get("parts", [{"chapters": toc.get("chapters", [])}]):
+        pages += [chapter["file"] for chapter in part["chapters"]]
+    return [str(Path(page).with_suffix("")) for page in pages]
 
 
 class QuietHandler(http.server.SimpleHTTPRequestHandler):

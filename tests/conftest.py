@@ -13,12 +13,12 @@ from pathlib import Path
 
 import nbformat
 import pytest
-import yaml
 
 from autograder.cells import answer_sources, replace_sources
 from autograder.course import Course
 from autograder.release import release
 from autograder.site import build_command
+from autograder.site import toc_pages as site_toc_pages
 from course_data import DataError, fetch_sentfin
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -109,11 +109,7 @@ def site(request) -> Path:
 
 def toc_pages() -> list[str]:
     """Every document named in _toc.yml, without suffix (e.g. 'book/05-forecasting')."""
-    toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
-    pages = [toc["root"]]
-    for part in toc.get("parts", [{"chapters": toc.get("chapters", [])}]):
-        pages += [chapter["file"] for chapter in part["chapters"]]
-    return [str(Path(page).with_suffix("")) for page in pages]
+    return site_toc_pages(ROOT)
 
 
 # --- the `rnn` assignment --------------------------------------------------------------------

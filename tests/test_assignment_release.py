@@ -82,3 +82,42 @@ def test_releasing_an_unknown_assignment_is_one_clear_error(tmp_path):
     assert finished.returncode == 1
     assert "no notebooks to release" in finished.stderr
     assert "Traceback" not in finished.stderr
+
+
+PAGES_PRACTISED = {
+    "01-gradients.ipynb": ["03-bptt-and-gradients"],
+    "02-sequences-and-models.ipynb": ["05-forecasting", "04-deep-and-bidirectional"],
+    "03-rnn-from-scratch.ipynb": ["07-rnn-from-scratch", "03-bptt-and-gradients"],
+}
+
+
+def test_release_notebooks_render_as_markdown_in_jupyter_and_link_the_pages_they_practise(
+    released_course,
+):
+    """Parsed as Jupyter's Markdown renderer does (CommonMark): no heading or paragraph turns
+    into a code block (an indented first line once made the title and instructions one), and
+    each notebook links to the site's pages it practises, at the course's site address."""
+    from markdown_it import MarkdownIt
+
+    parser = MarkdownIt("commonmark")
+    site = released_course.settings.site_url
+    for path in sorted((released_course.root / "release" / "rnn").glob("*.ipynb")):
+        notebook = nbformat.read(path, as_version=4)
+        links = []
+        for number, cell in enumerate(notebook.cells):
+            if cell.cell_type != "markdown":
+                continue
+            tokens = parser.parse(cell.source)
+            blocks = [t for t in tokens if t.type == "code_block"]
+            assert not blocks, f"{path.name}, cell {number}: {blocks[0].content[:80]!r}"
+            links += [
+                child.attrs["href"]
+                for token in tokens
+                if token.type == "inline"
+                for child in token.children or []
+                if child.type == "link_open"
+            ]
+        assert notebook.cells[0].source.startswith("# Assignment `rnn`"), path.name
+        for page in PAGES_PRACTISED[path.name]:
+            assert f"{site}book/{page}.html" in links, (path.name, page, links)
+        assert not any("{site_url}" in link for link in links), path.name

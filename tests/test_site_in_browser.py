@@ -19,6 +19,7 @@ from urllib.parse import urlparse
 
 import nbformat
 import pytest
+from axe_playwright_python.sync_playwright import Axe
 from conftest import LOCAL_HOSTS, ROOT, free_port, toc_pages
 from playwright.sync_api import Browser, Page, Playwright, sync_playwright
 
@@ -29,7 +30,21 @@ pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("book")]
 ARTIFACTS = Path(os.environ.get("RNN_COURSE_ARTIFACTS") or ROOT / "_build" / "test-artifacts")
 SCREENSHOTS = ARTIFACTS / "screenshots"
 DESKTOP = {"width": 1280, "height": 800}
-PHONE = {"width": 375, "height": 740}
+PHONE = {"width": 390, "height": 844}
+# axe-core's rules for WCAG 2.1 A and AA, and two best-practice rules a review found broken
+# (no preload: axe would fetch the style sheets itself, and resolve the theme's @import
+# against the site's root: a request of the test's own, not of the page)
+AXE_RULES = {
+    "runOnly": {"type": "tag", "values": ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]},
+    "preload": False,
+}
+AXE_BEST_PRACTICE = {
+    "runOnly": {"type": "rule", "values": ["region", "empty-table-header"]},
+    "preload": False,
+}
+# the figures' style, set by every page's setup cell (checked in test_book_build.py)
+FIGURE_DPI, TICK_POINTS = 100, 12
+MIN_TICK_PIXELS = 9.0  # a tick label smaller than this on screen is not legible
 # Chromium with no way out: every host name but loopback resolves to nothing, no proxy, and none
 # of the browser's own background traffic (updates, sync, metrics, safe browsing)
 OFFLINE_FLAGS = [
@@ -45,6 +60,7 @@ OFFLINE_FLAGS = [
     "--no-default-browser-check",
     "--disable-features=Translate,OptimizationHints,MediaRouter,AutofillServerCommunication",
 ]
+AXE = Axe()
 KERNEL_SECONDS = 180  # a cold kernel start plus TensorFlow's import, on a busy CI machine
 
 
@@ -94,7 +110,10 @@ class Visit:
     raw_math: list[str] = field(default_factory=list)
     typeset_equations: int = 0
     images: list[dict] = field(default_factory=list)
-    overflow: int = 0  # horizontal scrolling, in CSS pixels
+    overflow: int = 0  # horizontal scrolling at phone width, in CSS pixels
+    violations: dict[str, list[str]] = field(default_factory=dict)  # width → axe findings
+    clipped: dict[str, list[str]] = field(default_factory=dict)  # width → cut-off elements
+    small_ticks: list[str] = field(default_factory=list)  # figures illegible on a phone
 
 
 def watch(page: Page, visit: Visit) -> None:
@@ -142,7 +161,30 @@ ARTICLE_TEXT = """() => {
 }"""
 IMAGES = """() => Array.from(document.querySelectorAll('article img')).map((img) => ({
     src: img.getAttribute('src'), alt: (img.getAttribute('alt') || '').trim(),
-    complete: img.complete, width: img.naturalWidth}))"""
+    complete: img.complete, width: img.naturalWidth,
+    shown: img.getBoundingClientRect().width}))"""
+# what is cut off: a display equation wider than its box that cannot be scrolled (on the
+# desktop, any equation wider than the column), a figure or output past the viewport's edge
+CLIPPED = """(desktop) => {
+    const found = [];
+    const width = document.documentElement.clientWidth;
+    document.querySelectorAll('article mjx-container[display="true"]').forEach((math, i) => {
+        const tooWide = math.scrollWidth > math.clientWidth + 1;
+        const scrolls = ['auto', 'scroll'].includes(getComputedStyle(math).overflowX);
+        if (tooWide && (desktop || !scrolls)) {
+            found.push(`equation ${i + 1}: ${math.scrollWidth}px in ${math.clientWidth}px`);
+        }
+    });
+    document.querySelectorAll('article img, article mjx-container, article table').forEach(
+        (element) => {
+            const box = element.getBoundingClientRect();
+            const inScroller = element.closest('.cell_output, mjx-container[display="true"]');
+            if (box.width > 0 && box.right > width + 1 && !inScroller) {
+                found.push(`${element.tagName.toLowerCase()} ends at ${Math.round(box.right)}px`);
+            }
+        });
+    return found;
+}"""
 
 
 def raw_math(text: str) -> list[str]:
@@ -163,6 +205,26 @@ def screenshot(page: Page, name: str, full_page: bool = True) -> Path:
     return path
 
 
+def axe_findings(page: Page) -> list[str]:
+    """axe-core's violations of WCAG 2.1 A/AA, and of the two best-practice rules, in words."""
+    found = []
+    for options in (AXE_RULES, AXE_BEST_PRACTICE):
+        for violation in AXE.run(page, options=options).response["violations"]:
+            targets = [" ".join(map(str, node["target"])) for node in violation["nodes"][:3]]
+            found.append(f"{violation['id']} ({violation['impact']}): {targets}")
+    return found
+
+
+def small_ticks(images: list[dict]) -> list[str]:
+    """Figures whose tick labels, as drawn at this width, are smaller than MIN_TICK_PIXELS."""
+    tick = TICK_POINTS * FIGURE_DPI / 72  # the label's height in the image's own pixels
+    return [
+        f"{image['src']}: {tick * image['shown'] / image['width']:.1f}px"
+        for image in images
+        if image["width"] and tick * image["shown"] / image["width"] < MIN_TICK_PIXELS
+    ]
+
+
 @pytest.fixture(scope="module")
 def visits(browser, site_url) -> dict[str, Visit]:
     """Each page of the toc opened once at desktop width and once at phone width."""
@@ -180,6 +242,8 @@ def visits(browser, site_url) -> dict[str, Visit]:
         page.evaluate("() => window.scrollTo(0, document.body.scrollHeight)")  # lazy images
         page.wait_for_function("() => Array.from(document.images).every((img) => img.complete)")
         visit.images = page.evaluate(IMAGES)
+        visit.violations["1280px"] = axe_findings(page)
+        visit.clipped["1280px"] = page.evaluate(CLIPPED, True)
         screenshot(page, page_name(page_path))
         page.close()
 
@@ -187,10 +251,15 @@ def visits(browser, site_url) -> dict[str, Visit]:
         watch(small, visit)
         small.goto(f"{site_url}{page_path}.html", wait_until="networkidle")
         wait_for_mathjax(small)
+        small.evaluate("() => window.scrollTo(0, document.body.scrollHeight)")
+        small.wait_for_function("() => Array.from(document.images).every((img) => img.complete)")
         visit.overflow = small.evaluate(
             "() => document.documentElement.scrollWidth - document.documentElement.clientWidth"
         )
-        screenshot(small, f"{page_name(page_path)}-375px")
+        visit.violations["390px"] = axe_findings(small)
+        visit.clipped["390px"] = small.evaluate(CLIPPED, False)
+        visit.small_ticks = small_ticks(small.evaluate(IMAGES))
+        screenshot(small, f"{page_name(page_path)}-390px")
         small.close()
     desktop.close()
     phone.close()
@@ -209,7 +278,7 @@ def per_page(visits: dict[str, Visit], attribute: str) -> dict[str, list]:
 
 
 def test_every_page_loads_with_no_console_error(visits):
-    assert len(visits) == len(toc_pages()) == 10
+    assert len(visits) == len(toc_pages()) == 11
     assert not per_page(visits, "console_errors")
 
 
@@ -244,9 +313,36 @@ def test_the_chapter_needs_no_horizontal_scrolling_on_a_phone(visits):
     }
 
 
+def test_no_page_has_an_accessibility_violation_at_either_width(visits):
+    """0 axe-core violations of WCAG 2.1 A/AA (and of `region`, `empty-table-header`)."""
+    assert not {
+        f"{page} at {width}": found
+        for page, visit in visits.items()
+        for width, found in visit.violations.items()
+        if found
+    }
+    assert all(set(visit.violations) == {"1280px", "390px"} for visit in visits.values())
+
+
+def test_no_equation_figure_or_table_is_cut_off_at_either_width(visits):
+    assert not {
+        f"{page} at {width}": found
+        for page, visit in visits.items()
+        for width, found in visit.clipped.items()
+        if found
+    }
+
+
+def test_figures_stay_legible_at_phone_width(visits):
+    """Every figure's tick labels are at least MIN_TICK_PIXELS tall on a 390 px phone."""
+    figures = sum(len(visit.images) for visit in visits.values())
+    assert figures >= 11
+    assert not per_page(visits, "small_ticks")
+
+
 def test_every_page_has_a_screenshot(visits):
     for page in visits:
-        for suffix in ("", "-375px"):
+        for suffix in ("", "-390px"):
             shot = SCREENSHOTS / f"{page_name(page)}{suffix}.png"
             assert shot.is_file() and shot.stat().st_size > 10_000, shot
 

@@ -14,6 +14,7 @@ This extension keeps sphinx-thebe and the button and changes two things:
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import tarfile
 import tempfile
@@ -180,14 +181,25 @@ def add_live_code_button(
     launch["buttons"].append(dict(LIVE_CODE_BUTTON))
 
 
+# sphinx-thebe's constant, the CDN it would load thebe from; ours is served by the site
+CDN_THEBE = re.compile(r'"https://unpkg\.com/thebe@[^"]*"')
+SITE_THEBE = (
+    'new URL("_static/thebe/index.js", '
+    'new URL(document.documentElement.dataset.content_root || "./", location.href)).href'
+)
+
+
 def drop_repeated_inline_scripts(
     app: Sphinx, pagename: str, templatename: str, context: dict, doctree: Any
 ) -> None:
     """Each inline script once: sphinx-thebe's is registered twice, and its second
-    `const THEBE_JS_URL` is a SyntaxError in the reader's console."""
+    `const THEBE_JS_URL` is a SyntaxError in the reader's console. Its URL, a CDN's, is
+    replaced by the site's own copy: no page names a CDN, even in a constant it never uses."""
     seen, kept = set(), []
     for script in context.get("script_files", []):
         body = script.attributes.get("body")
+        if body and CDN_THEBE.search(body):
+            body = script.attributes["body"] = CDN_THEBE.sub(SITE_THEBE, body)
         if not script.filename and body is not None:  # inline: None or "", by where it came from
             if body in seen:
                 continue

@@ -1,10 +1,14 @@
-"""Offer every executed page as a `.ipynb` download.
+"""Offer every executed page as a `.ipynb` download that runs on its own.
 
 The pages are MyST Markdown notebooks, so Sphinx's own download button offers only the `.md`
 source, which a student cannot open in Jupyter without jupytext. MyST-NB already writes each
 executed page to `_build/jupyter_execute/`; this extension puts that notebook into the site's
 `_sources/` folder and tells sphinx-book-theme about it, which then adds the ".ipynb" entry to
 the page's download menu.
+
+The offered notebook is the executed page rewritten by `standalone.py` to run in a plain Jupyter
+with the packages of the site's `requirements.txt`: the data loaders are included, MyST roles
+become Markdown and links to the site (`course_site_url` in `_config.yml`).
 
 When a page's outputs come from the execution cache, MyST-NB 1.x writes the notebook without
 them (it merges the cached outputs into a copy it renders, and writes the original), so the
@@ -19,6 +23,7 @@ from typing import Any
 import nbformat
 from jupyter_cache import get_cache
 from sphinx.application import Sphinx
+from standalone import standalone
 
 # sphinx-book-theme builds its header buttons at priority 501; we must run before it.
 BEFORE_HEADER_BUTTONS = 500
@@ -34,7 +39,10 @@ def offer_executed_notebook(
         return
     target = Path(app.outdir) / "_sources" / f"{pagename}.ipynb"
     target.parent.mkdir(parents=True, exist_ok=True)
-    nbformat.write(with_cached_outputs(app, nbformat.read(executed, as_version=4)), target)
+    notebook = with_cached_outputs(app, nbformat.read(executed, as_version=4))
+    site_url = app.config.course_site_url.rstrip("/") + "/"
+    bib = [Path(app.srcdir) / name for name in getattr(app.config, "bibtex_bibfiles", [])]
+    nbformat.write(standalone(notebook, pagename, site_url, bib[0] if bib else None), target)
     context["ipynb_source"] = f"{pagename}.ipynb"
 
 
@@ -52,5 +60,7 @@ def with_cached_outputs(app: Sphinx, notebook: nbformat.NotebookNode) -> nbforma
 
 
 def setup(app: Sphinx) -> dict[str, Any]:
+    # where the site is published: downloaded notebooks link to its pages
+    app.add_config_value("course_site_url", "http://127.0.0.1:8000/", "html")
     app.connect("html-page-context", offer_executed_notebook, priority=BEFORE_HEADER_BUTTONS)
     return {"parallel_read_safe": True, "parallel_write_safe": True}

@@ -1,0 +1,262 @@
+"""Every sentence of the chapter that states a computed result, and the check that makes it true.
+
+A claim names its page, a fragment of the sentence exactly as a reader sees it, and a test on
+the values the page glued when it was executed (myst-nb's `glue`). `tests/test_chapter_claims.py`
+checks that each sentence is still on its page and still true of the build's outputs, so a new
+seed or library version that breaks a sentence fails with that sentence named.
+
+Add a claim here whenever a page states a comparison, a trend, "explodes", "beats", "no better
+than"; put the number in the sentence with `{glue:text}` where there is one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+Values = dict[str, object]
+
+
+@dataclass(frozen=True)
+class Claim:
+    page: str  # e.g. "03-bptt-and-gradients"
+    sentence: str  # a fragment of the sentence as rendered; math as its TeX, without \( \)
+    holds: Callable[[Values], bool]
+
+
+BPTT, DEEP, FORECAST, SENTIMENT = (
+    "03-bptt-and-gradients",
+    "04-deep-and-bidirectional",
+    "05-forecasting",
+    "06-financial-sentiment",
+)
+
+
+def n(values: Values, name: str) -> float:
+    return float(values[name])  # type: ignore[arg-type]
+
+
+CLAIMS = [
+    # --- 02: the simple RNN by hand
+    Claim(
+        "02-simple-rnn",
+        "The difference is float32 rounding: the loop is the layer.",
+        lambda v: n(v, "by_hand_difference") < 1e-5,
+    ),
+    # --- 03: BPTT and gradients
+    Claim(
+        BPTT,
+        "The backward recurrence agrees with finite differences to",
+        lambda v: n(v, "bptt_fd_error") < 1e-6,
+    ),
+    Claim(
+        BPTT,
+        "(the truncation error of the finite difference) and with TensorFlow to",
+        lambda v: n(v, "bptt_ad_error") < 1e-12,
+    ),
+    Claim(
+        BPTT,
+        "the truncated gradient is within 1% of the full one from",
+        lambda v: v["trunc_k_08"] is not None and n(v, "trunc_k_08") <= 20,
+    ),
+    Claim(BPTT, "a truncation at k = 20 is still", lambda v: n(v, "trunc_err_15_k20") > 0.05),
+    Claim(
+        BPTT,
+        "Truncation is cheap precisely when the network could not have learned long",
+        lambda v: n(v, "trunc_err_15_k20") > 10 * 0.01 and n(v, "trunc_k_08") <= 20,
+    ),
+    Claim(
+        BPTT,
+        r"dies out geometrically: at \rho = 0.8 the tanh norm is",
+        lambda v: n(v, "norm_tanh_08_t60") < 1e-3 and n(v, "norm_relu_08_t60") < 1e-3,
+    ),
+    Claim(
+        BPTT,
+        r"With \tanh the norm decays only slowly",
+        lambda v: n(v, "norm_tanh_10_t10") > n(v, "norm_tanh_10_t60") > 1e-3,
+    ),
+    Claim(BPTT, "With ReLU it still vanishes, to", lambda v: n(v, "norm_relu_10_t60") < 1e-6),
+    Claim(
+        BPTT,
+        r"At \rho = 1.5 the tanh norm grows to",
+        lambda v: (
+            n(v, "norm_tanh_15_t60") > 100 and n(v, "norm_tanh_15_t60") > n(v, "norm_tanh_15_t10")
+        ),
+    ),
+    Claim(
+        BPTT,
+        "while the ReLU norm rises briefly and then decays",
+        lambda v: n(v, "norm_relu_15_t10") > 1 > n(v, "norm_relu_15_t60"),
+    ),
+    Claim(
+        BPTT,
+        r"At \rho = 2 both explode, to about 10^{4} and more, still growing at t = 60",
+        lambda v: all(
+            n(v, f"norm_{a}_20_t60") >= 1e4 and n(v, f"norm_{a}_20_t60") > n(v, f"norm_{a}_20_t30")
+            for a in ("tanh", "relu")
+        ),
+    ),
+    Claim(
+        BPTT,
+        "Saturation does slow tanh down (its norm is far below the bound",
+        lambda v: n(v, "norm_tanh_20_t60") < 2.0**60 / 1e6,
+    ),
+    Claim(
+        BPTT,
+        "meets the necessary condition and its gradient still vanishes",
+        lambda v: n(v, "norm_relu_15_t60") < 1,
+    ),
+    Claim(
+        BPTT,
+        "of the 5 runs diverged: a single step with an exploding gradient",
+        lambda v: n(v, "clip_diverged_unclipped") >= 3,
+    ),
+    Claim(BPTT, "With clipping, 0 of 5 diverged", lambda v: n(v, "clip_diverged_clipped") == 0),
+    Claim(
+        BPTT,
+        "of the steps: the rare ones where the gradient norm spiked",
+        lambda v: n(v, "clip_share") < 0.15,
+    ),
+    Claim(BPTT, "below the baseline of", lambda v: n(v, "clip_final") < n(v, "clip_baseline")),
+    Claim(
+        BPTT,
+        "but far from zero: a simple RNN remembers the first five numbers",
+        lambda v: n(v, "clip_final") > 0.2 * n(v, "clip_baseline"),
+    ),
+    # --- 04: deep and bidirectional
+    Claim(
+        DEEP,
+        "The counts follow the formula of the",
+        lambda v: v["params_by_formula"] == v["params_by_keras"],
+    ),
+    Claim(
+        DEEP,
+        "The causal layer's output at step 4 does not move at all; the bidirectional",
+        lambda v: n(v, "moved_causal") == 0.0 and n(v, "moved_bidirectional") > 1e-3,
+    ),
+    # --- 05: forecasting
+    Claim(
+        FORECAST,
+        "The moving average is worse than the naive forecast",
+        lambda v: n(v, "moving_mae") > n(v, "naive_mae"),
+    ),
+    Claim(
+        FORECAST,
+        "The seasonal naive forecast is far worse still",
+        lambda v: n(v, "seasonal_mae") > 1.5 * n(v, "moving_mae"),
+    ),
+    Claim(
+        FORECAST,
+        "The linear autoregression is the best of the four.",
+        lambda v: (
+            n(v, "ar_mae") < min(n(v, k) for k in ("naive_mae", "seasonal_mae", "moving_mae"))
+        ),
+    ),
+    Claim(
+        FORECAST,
+        "times the standard error of one score",
+        lambda v: n(v, "lr_spread_in_se") <= 3,
+    ),
+    Claim(
+        FORECAST,
+        "is not reliably the best rate, and picking it would be fitting the noise",
+        lambda v: n(v, "lr_spread_in_se") <= 3,
+    ),
+    Claim(
+        FORECAST,
+        "among the rates whose score is within one standard error of the best",
+        lambda v: v["lr_is_smallest_within"] is True,
+    ),
+    Claim(FORECAST, "for the naive forecast (a reduction of", lambda v: n(v, "rnn_gain") > 0),
+    Claim(
+        FORECAST,
+        "worse than a linear model that sees the same 30 days",
+        lambda v: n(v, "rnn_mae") > n(v, "ar_mae"),
+    ),
+    Claim(
+        FORECAST, "a floor of", lambda v: min(n(v, "rnn_mae"), n(v, "ar_mae")) > n(v, "floor_mae")
+    ),
+    # --- 06: financial sentiment
+    Claim(
+        SENTIMENT,
+        "The validation accuracy peaks after a few epochs and then falls",
+        lambda v: n(v, "best_epoch_max") <= 6,
+    ),
+    Claim(
+        SENTIMENT,
+        "above every one of the 20 recurrent runs",
+        lambda v: n(v, "f1_tfidf") > n(v, "f1_best_rnn_run"),
+    ),
+    Claim(
+        SENTIMENT,
+        "The masked SimpleRNN beat the post-padded one for",
+        lambda v: n(v, "wins_mask_post") >= 4 and n(v, "f1_mask_mean") > n(v, "f1_post_mean"),
+    ),
+    Claim(
+        SENTIMENT,
+        "and its spread across seeds is smaller",
+        lambda v: n(v, "f1_mask_sd") < n(v, "f1_post_sd"),
+    ),
+    Claim(
+        SENTIMENT,
+        "Pre-padding: suggestive, not established.",
+        lambda v: (
+            n(v, "wins_pre_post") >= 3
+            and 0
+            < n(v, "f1_pre_mean") - n(v, "f1_post_mean")
+            < min(n(v, "f1_pre_sd"), n(v, "f1_post_sd"))
+        ),
+    ),
+    Claim(
+        SENTIMENT,
+        "Bidirectional: no clear difference from the masked one-directional RNN",
+        lambda v: (
+            abs(n(v, "f1_bi_mean") - n(v, "f1_mask_mean"))
+            < max(n(v, "f1_bi_sd"), n(v, "f1_mask_sd"))
+        ),
+    ),
+    Claim(
+        SENTIMENT,
+        "rarely positive with negative: the hard part is the strength",
+        lambda v: _polar_mistakes_are_rare(v["confusion"]),
+    ),
+    # --- 07: from scratch
+    Claim(
+        "07-rnn-from-scratch",
+        "In float64 the two should agree to rounding error",
+        lambda v: (
+            n(v, "keras_difference_float64") < 1e-12 and n(v, "keras_difference_float32") < 1e-5
+        ),
+    ),
+    Claim(
+        "07-rnn-from-scratch",
+        "Everything Keras offers for its own cells now works",
+        lambda v: n(v, "ewma_difference") < 1e-12,
+    ),
+]
+
+
+def _polar_mistakes_are_rare(confusion: object) -> bool:
+    """Rows and columns: negative, neutral, positive (shares of each true class)."""
+    m = [[float(x) for x in row] for row in confusion]  # type: ignore[union-attr]
+    polar = max(m[0][2], m[2][0])
+    with_neutral = min(max(m[0][1], m[1][0]), max(m[2][1], m[1][2]))
+    return polar < with_neutral
+
+
+def broken(claims: list[Claim], values: dict[str, Values], texts: dict[str, str]) -> list[str]:
+    """Every claim whose sentence is gone from its page, or no longer true of its values."""
+    found = []
+    for claim in claims:
+        text = texts.get(claim.page, "")
+        if " ".join(claim.sentence.split()) not in text:
+            found.append(f"{claim.page}: sentence not on the page: {claim.sentence!r}")
+            continue
+        try:
+            true = claim.holds(values.get(claim.page, {}))
+        except (KeyError, TypeError, ValueError) as error:
+            found.append(f"{claim.page}: {claim.sentence!r}: its value is missing ({error!r})")
+            continue
+        if not true:
+            found.append(f"{claim.page}: no longer true: {claim.sentence!r}")
+    return found
