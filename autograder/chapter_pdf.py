@@ -23,14 +23,25 @@ log = logging.getLogger(__name__)
 
 PDF_NAME = "rnn-chapter.pdf"
 PRINT_CSS = """
-/* print: the chapter's text and figures only, each page of the book on a new sheet */
+/* print: the chapter's text, equations, outputs and figures; nothing that needs a screen */
 .bd-header, .bd-sidebar-primary, .bd-sidebar-secondary, .header-article, .prev-next-area,
 .bd-footer, .bd-footer-article, .bd-footer-content, .skip-link, #pst-back-to-top,
-.headerlink, .toggle-details, .cell_input.hide { display: none !important; }
+.headerlink, .onlyprint, details.hide, .toggle-details__summary { display: none !important; }
 .bd-main .bd-content .bd-article-container { max-width: 100% !important; }
 img { break-inside: avoid; max-width: 100% !important; }
 mjx-container[display="true"] { overflow: visible !important; }
+pre, pre code { white-space: pre-wrap !important; overflow-wrap: anywhere; }
 """
+# links between the site's pages point at the published site (a local server's port would be
+# dead in a PDF); without a site address they become plain text
+LINKS_TO_SITE = """(site) => {
+    for (const link of document.querySelectorAll('a[href]')) {
+        const target = new URL(link.getAttribute('href'), location.href);
+        if (target.origin !== location.origin) continue;
+        if (site) link.href = new URL(target.pathname.slice(1) + target.hash, site).href;
+        else link.removeAttribute('href');
+    }
+}"""
 TYPESET_SECONDS = 120
 PAGE_FORMAT = {
     "format": "A4",
@@ -39,8 +50,7 @@ PAGE_FORMAT = {
     "display_header_footer": True,
     "header_template": "<span></span>",
     "footer_template": (
-        '<div style="font-size:8px;width:100%;text-align:center;">'
-        'Recurrent Neural Networks, page <span class="pageNumber"></span></div>'
+        '<div style="font-size:8px;width:100%;text-align:center;"><span class="title"></span></div>'
     ),
 }
 
@@ -55,8 +65,9 @@ def chromium() -> str:
     return found
 
 
-def print_pdf(site: Path, pages: list[str], target: Path) -> Path:
-    """Print `pages` of the built `site` (paths without .html, in order) into one PDF."""
+def print_pdf(site: Path, pages: list[str], target: Path, site_url: str | None = None) -> Path:
+    """Print `pages` of the built `site` (paths without .html, in order) into one PDF; links
+    between pages point at `site_url`, where the site is published."""
     from playwright.sync_api import sync_playwright
     from pypdf import PdfWriter
 
@@ -89,6 +100,7 @@ def print_pdf(site: Path, pages: list[str], target: Path) -> Path:
                 )
                 page.evaluate("() => window.MathJax && window.MathJax.startup.promise")
                 page.add_style_tag(content=PRINT_CSS)
+                page.evaluate(LINKS_TO_SITE, site_url)
                 page.emulate_media(media="print")
                 printed = Path(scratch) / f"{number:02}.pdf"
                 page.pdf(path=str(printed), **PAGE_FORMAT)

@@ -90,5 +90,8 @@ def student_zip(released: Path, target: Path, extras: dict[str, str] | None = No
         for notebook in notebooks:
             archive.write(notebook, f"{released.name}/{notebook.name}")
         for name, text in (extras or {}).items():
-            archive.writestr(f"{released.name}/{name}", text)
+            entry = zipfile.ZipInfo(f"{released.name}/{name}", date_time=(2026, 1, 1, 0, 0, 0))
+            entry.external_attr = 0o644 << 16  # readable like the notebooks, not owner-only
+            entry.compress_type = zipfile.ZIP_DEFLATED
+            archive.writestr(entry, text)
     return target

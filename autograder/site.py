@@ -87,8 +87,14 @@ def build_site(root: Path = ROOT, output: Path | None = None, pdf: bool = True) 
     html = output / "_build" / "html"
     if pdf:
         log.info("printing the chapter to %s", html / chapter_pdf.PDF_NAME)
-        chapter_pdf.print_pdf(html, toc_pages(root), html / chapter_pdf.PDF_NAME)
+        chapter_pdf.print_pdf(html, toc_pages(root), html / chapter_pdf.PDF_NAME, site_url(root))
     return html
+
+
+def site_url(root: Path = ROOT) -> str | None:
+    """Where the site is published (`course_site_url` in `_config.yml`), if it says."""
+    config = yaml.safe_load((root / "_config.yml").read_text())
+    return ((config.get("sphinx") or {}).get("config") or {}).get("course_site_url")
 
 
 def toc_pages(root: Path = ROOT) -> list[str]:

@@ -42,11 +42,20 @@ Three notebooks, each with tasks to code, visible tests and short written answer
 
 Python 3.11 and the packages in `requirements.txt` (the versions the course was built and
 graded with: TensorFlow {tensorflow} on the CPU, Keras {keras}, NumPy {numpy}). In a terminal,
-in this folder:
+in this folder, on Linux:
 
     python3.11 -m venv .venv
     .venv/bin/pip install -r requirements.txt
     .venv/bin/jupyter lab
+
+On Windows (PowerShell):
+
+    py -3.11 -m venv .venv
+    .venv\\Scripts\\pip install -r requirements.txt
+    .venv\\Scripts\\jupyter lab
+
+On a Mac, `tensorflow-cpu` has no build: first replace its line in `requirements.txt` by
+`tensorflow=={tensorflow}`, then use the Linux commands.
 
 If your course runs a JupyterHub, everything is installed there already: open the notebooks
 from its Assignments tab instead.
