@@ -29,7 +29,8 @@ from .export import export_csv
 from .feedback import write_feedback
 from .feedback_return import return_feedback
 from .formgrade import FORMGRADER_PORT, answers_to_grade, formgrader_link, start_formgrader
-from .grading import grade_class
+from .grading import grade_class, read_states
+from .hub.command import hub_app
 from .late import due_date, parse_due, record_penalties, set_due_date, shown_time
 from .lms_import import import_zip
 from .release import publish, release, student_zip
@@ -43,6 +44,7 @@ app = typer.Typer(
 )
 site_app = typer.Typer(help="The course website (Jupyter Book).", no_args_is_help=True)
 app.add_typer(site_app, name="site")
+app.add_typer(hub_app, name="hub")  # `rnn-course hub check`: the class's JupyterHub
 
 console = Console(stderr=True)
 state = {"debug": False}
@@ -341,6 +343,11 @@ def autograde_command(
     )
     for name, status in problems.items():
         say(f"  {name}: {status}")
+    states = read_states(course, assignment)
+    for name, result in results.items():  # what the grader noticed, e.g. a renamed notebook
+        if not result.skipped:
+            for note in states.get(name, {}).get("notes", []):
+                say(f"  {name}: {note}")
     if late:
         say(f"{late} late submissions; penalties by the late policy are in the gradebook")
 

@@ -42,6 +42,7 @@ padding: .4rem; text-align: left; vertical-align: top; } .pass { color: #1a7f37;
 score, {{ "%g" % penalty }} points on this notebook{% else %}, on time{% endif %}.{% if note %}
 ({{ note }}){% endif %}</p>{% endif %}
 {% if problems %}<p class="fail">Problems while grading: {{ problems | join("; ") }}</p>{% endif %}
+{% if notes %}<p>Notes on your submission: {{ notes | join("; ") }}.</p>{% endif %}
 <h2>Tasks</h2>
 <table><tr><th>Task</th><th>Points</th><th>Result</th></tr>
 {% for task in tasks %}<tr><td><code>{{ task.name }}</code></td>
@@ -96,7 +97,7 @@ def write_feedback(
         for student, state in tqdm(states.items(), desc="writing feedback", unit="student"):
             target = course.folder("feedback", student, assignment)
             target.mkdir(parents=True, exist_ok=True)
-            timing = _timing(course, student, assignment, due)
+            timing = _timing(course, student, assignment, due, state)
             for plan in plans:
                 result = state.get("notebooks", {}).get(plan.name)
                 if result is None:
@@ -108,7 +109,7 @@ def write_feedback(
     return written
 
 
-def _timing(course: Course, student: str, assignment: str, due) -> dict:
+def _timing(course: Course, student: str, assignment: str, due, state: dict) -> dict:
     """When the submission was made, and what the late policy takes, for the page's header."""
     found = student_lateness(course, student, assignment, due)
     record = intake_record(course.folder("submitted", student, assignment))
@@ -118,6 +119,8 @@ def _timing(course: Course, student: str, assignment: str, due) -> dict:
         "fraction": found.fraction,
         "policy": course.settings.late.describe(),
         "note": record.get("note"),
+        # what the grader noticed: a misnamed notebook matched by its answers, a doubled cell
+        "grading_notes": list(state.get("notes", [])),
     }
 
 
@@ -166,7 +169,7 @@ def _page(gradebook, student, assignment, plan, result, course, timing) -> str:
             }
         )
     return TEMPLATE.render(
-        **timing,
+        **{key: value for key, value in timing.items() if key != "grading_notes"},
         penalty=round(score * timing["fraction"], 6),
         student=student,
         assignment=assignment,
@@ -175,6 +178,7 @@ def _page(gradebook, student, assignment, plan, result, course, timing) -> str:
         max_score=max_score,
         pending=pending,
         problems=result.get("problems", []),
+        notes=timing["grading_notes"],
         tasks=tasks,
         written=notes,
     )

@@ -16,6 +16,9 @@ from dataclasses import dataclass, field
 from .course import ASSIGNMENT, COURSE_ID, Course, nbgrader_failure
 from .errors import CourseError
 from .exchange import check_exchange
+from .grading import _match_notebooks as match_notebooks
+from .grading import plan_assignment
+from .untrusted import usable_file_name
 
 SECRET = "submission_secret.txt"
 
@@ -36,6 +39,7 @@ def return_feedback(course: Course, students: list[str], assignment: str = ASSIG
         )
     returned = Returned()
     api = course.api()
+    plans = plan_assignment(course, assignment)
     for student in students:
         submitted = course.folder("submitted", student, assignment)
         pages = course.folder("feedback", student, assignment)
@@ -44,6 +48,14 @@ def return_feedback(course: Course, students: list[str], assignment: str = ASSIG
             continue
         for name in (SECRET, "timestamp.txt"):
             shutil.copyfile(submitted / name, pages / name)
+        # nbgrader's fetch_feedback looks a page up by the name the student's notebook had: a
+        # notebook submitted as a copy ("01-gradients-Copy1.ipynb") and graded as
+        # 01-gradients.ipynb gets its page under that name too
+        found, _ = match_notebooks(submitted, plans)
+        for notebook, path in found.items():
+            page = pages / f"{notebook}.html"
+            if path.stem != notebook and page.is_file() and usable_file_name(f"{path.stem}.html"):
+                shutil.copyfile(page, pages / f"{path.stem}.html")
         result = api.release_feedback(assignment, student)
         if not result["success"]:
             raise nbgrader_failure("release_feedback", result)

@@ -64,7 +64,7 @@ def publish(course: Course, assignment: str = ASSIGNMENT) -> Path:
     result = api.release_assignment(assignment)
     if not result["success"]:
         raise nbgrader_failure("release_assignment", result)
-    return course.root / "exchange"
+    return course.exchange
 
 
 def find_leaks(folder: Path) -> list[str]:
