@@ -15,9 +15,10 @@ import nbformat
 import pytest
 
 from autograder.cells import answer_sources, replace_sources
+from autograder.chapter_pdf import PDF_NAME, print_pdf
 from autograder.course import Course
 from autograder.release import release
-from autograder.site import build_command
+from autograder.site import build_command, site_url
 from autograder.site import toc_pages as site_toc_pages
 from course_data import DataError, fetch_sentfin
 
@@ -86,10 +87,14 @@ def build_book(output: Path, *extra: str) -> Build:
 
 @pytest.fixture(scope="session")
 def book_build(tmp_path_factory, sentfin_csv) -> Build:
-    """One clean, strict build of the book (minutes), for every test of the `book` xdist group."""
+    """One clean, strict build of the book (minutes), for every test of the `book` xdist group,
+    then the chapter printed to its PDF as `rnn-course site build` does."""
     with pytest.MonkeyPatch.context() as environment:
         environment.setenv("SENTFIN_CSV", str(sentfin_csv))
-        return build_book(tmp_path_factory.mktemp("book"))
+        build = build_book(tmp_path_factory.mktemp("book"))
+    if build.returncode == 0:
+        print_pdf(build.html, toc_pages(), build.html / PDF_NAME, site_url(ROOT))
+    return build
 
 
 @pytest.fixture(scope="session")

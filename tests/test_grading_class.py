@@ -164,7 +164,18 @@ def test_export_has_one_column_per_grade_id_matching_the_gradebook(graded, tmp_p
     with out.open() as handle:
         rows = list(csv.DictReader(handle))
     cols = columns(course)
-    assert list(rows[0]) == ["student_id", *(c.name for c in cols), "total", "max_score", "status"]
+    assert list(rows[0]) == [
+        "student_id",
+        *(c.name for c in cols),
+        "score_before_penalty",
+        "late_penalty",
+        "total",
+        "max_score",
+        "submitted_at",
+        "late_by",
+        "status",
+        "intake_note",
+    ]
     assert {c.name for c in cols if c.auto} == set(solution_cells())
     for row in rows:
         scores = cell_scores(course, row["student_id"])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import os
 import shutil
 import signal
@@ -29,6 +30,10 @@ NOTEBOOK = "03-rnn-from-scratch"
 STUDENTS = 5
 
 
+# both classes: the same work, submitted at the same time
+SUBMITTED_AT = dt.datetime(2026, 3, 2, 9, 30, tzinfo=dt.UTC)
+
+
 def make_class(root: Path, work: Path) -> Course:
     """Five students who each submit the from-scratch notebook: the reference and mutants."""
     course = Course.open(root)
@@ -36,13 +41,13 @@ def make_class(root: Path, work: Path) -> Course:
     solutions = solution_cells()
     notebook = solutions["rnn_forward"][0]
     chosen = [m for m in MUTANTS if solutions[m.grade_id][0] == notebook][: STUDENTS - 1]
-    submit(course, "s0", [notebook])
+    submit(course, "s0", [notebook], when=SUBMITTED_AT)
     for number, mutant in enumerate(chosen, start=1):
         source = solutions[mutant.grade_id][1]
         variant = write_variant(
             notebook, work / f"s{number}" / notebook.name, {mutant.grade_id: mutant.apply(source)}
         )
-        submit(course, f"s{number}", [variant])
+        submit(course, f"s{number}", [variant], when=SUBMITTED_AT)
     return course
 
 
