@@ -7,7 +7,9 @@ one line with its fix; `--debug` shows the traceback instead.
 from __future__ import annotations
 
 import datetime as dt
+import faulthandler
 import logging
+import signal
 import warnings
 from pathlib import Path
 from typing import Annotated
@@ -55,6 +57,8 @@ def main(
     debug: Annotated[bool, typer.Option(help="Show tracebacks and debug logging.")] = False,
 ) -> None:
     state["debug"] = debug
+    # `kill -USR1 PID` prints where every thread of a command that seems stuck is
+    faulthandler.register(signal.SIGUSR1, all_threads=True)
     if not debug:  # nbgrader's gradebook warns of its own session use; nothing to act on
         warnings.filterwarnings("ignore", "Object of type <Submitted", SAWarning)
     # our own progress at INFO; other libraries (nbgrader logs every file it copies) only
@@ -67,6 +71,9 @@ def main(
     for ours in ("autograder", "course_data"):
         logging.getLogger(ours).setLevel(logging.DEBUG if debug else logging.INFO)
     logging.getLogger("autograder.nbgrader").setLevel(logging.DEBUG if debug else logging.WARNING)
+    # Dask logs every worker's start and stop; the instructor needs its errors only
+    for chatty in ("distributed", "bokeh", "tornado"):
+        logging.getLogger(chatty).setLevel(logging.DEBUG if debug else logging.ERROR)
 
 
 def fail(error: Exception) -> None:
@@ -314,6 +321,21 @@ def autograde_command(
             help="Run student code WITHOUT bubblewrap, with your own rights (not recommended).",
         ),
     ] = False,
+    scheduler: Annotated[
+        str | None,
+        typer.Option(
+            envvar="RNN_COURSE_SCHEDULER",
+            help="A Dask scheduler (tcp://HOST:8786) whose workers run the sandboxes.",
+        ),
+    ] = None,
+    engine: Annotated[
+        str,
+        typer.Option(help="dask (a local Dask cluster, or --scheduler's) or pool (this process)."),
+    ] = "dask",
+    dashboard: Annotated[
+        bool,
+        typer.Option(help="Start the local Dask cluster's dashboard and print its address."),
+    ] = False,
 ) -> None:
     """Grade every submission in <course-dir>/submitted/ in a sandbox, into the gradebook."""
     limits = Limits(
@@ -331,6 +353,9 @@ def autograde_command(
             limits=limits,
             sandboxed=not unsafe_no_sandbox,
             force=force,
+            engine=engine,
+            scheduler=scheduler,
+            dashboard=dashboard,
         )
         late = record_penalties(course, assignment)
     except CourseError as error:

@@ -20,7 +20,6 @@ import hashlib
 import json
 import logging
 import os
-import queue
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -33,6 +32,7 @@ from .course import ASSIGNMENT, Course
 from .errors import CourseError
 from .observations import Undecodable, compare
 from .probes import Check, probe
+from .sandbox_pool import Workers
 from .submissions import check_student_id, submission_time, submitted_students
 
 log = logging.getLogger(__name__)
@@ -364,46 +364,6 @@ def assignment_digest(course: Course, assignment: str, limits: sandbox.Limits) -
     )
 
 
-class Workers:
-    """A pool of sandbox slots: each run gets a worker number (its grading user id)."""
-
-    def __init__(self, count: int, limits: sandbox.Limits, sandboxed: bool):
-        self.count, self.limits, self.sandboxed = count, limits, sandboxed
-        self.slots: queue.Queue[int] = queue.Queue()
-        for slot in range(count):
-            self.slots.put(slot)
-        self.groups = [
-            sandbox.ControlGroup(f"rnn-course-{os.getpid()}-{slot}", limits) if sandboxed else None
-            for slot in range(count)
-        ]
-        self.pool = concurrent.futures.ThreadPoolExecutor(count, thread_name_prefix="sandbox")
-
-    def submit(self, cells: list[JobCell]) -> concurrent.futures.Future:
-        # the instructor's own setup cells (imports) are not the student's to speed up: on a
-        # loaded machine they may take long, and only the notebook limit bounds them
-        return self.pool.submit(
-            self._run,
-            [
-                {"source": c.source}
-                | ({"seconds": self.limits.notebook_seconds} if c.kind == "setup" else {})
-                for c in cells
-            ],
-        )
-
-    def _run(self, cells: list[dict]) -> sandbox.RunResult:
-        slot = self.slots.get()
-        try:
-            return sandbox.run(cells, self.limits, slot, self.sandboxed, self.groups[slot])
-        finally:
-            self.slots.put(slot)
-
-    def close(self) -> None:
-        self.pool.shutdown(wait=True, cancel_futures=True)
-        for group in self.groups:
-            if group is not None:
-                group.remove()
-
-
 def check_sandbox(sandboxed: bool) -> None:
     if not sandboxed:
         log.warning("grading WITHOUT a sandbox: student code runs with your rights")
@@ -414,6 +374,9 @@ def check_sandbox(sandboxed: bool) -> None:
             "(Debian/Ubuntu: sudo apt-get install bubblewrap), or pass --unsafe-no-sandbox "
             "to run students' code with your own rights"
         )
+    problem = sandbox.environment_problem()
+    if problem:
+        raise CourseError(problem)
     probe_run = sandbox.run([{"source": "print('ok')"}], sandbox.Limits(notebook_seconds=60))
     if not any(e.get("event") == "end" and not e.get("error") for e in probe_run.events):
         detail = probe_run.diagnostics.strip().splitlines()[-1:] or [probe_run.ending]
@@ -431,12 +394,16 @@ def reference(
     cache = course.root / "autograder" / f"reference-{assignment}-{digest[:16]}.json"
     if cache.is_file():
         return json.loads(cache.read_text())
-    futures = {plan.name: workers.submit(job_cells(plan, None)) for plan in plans}
+    futures = {
+        plan.name: workers.submit(job_cells(plan, None), key=f"reference-{plan.name}-{digest[:12]}")
+        for plan in plans
+    }
     records = {}
     for plan in tqdm(plans, desc="running the reference solution", unit="notebook"):
         records[plan.name] = reference_records(plan, futures[plan.name].result())
     cache.parent.mkdir(parents=True, exist_ok=True)
-    temporary = cache.with_suffix(".tmp")
+    # a name of this process's own: two graders of one course may finish the reference together
+    temporary = cache.with_suffix(f".{os.getpid()}.tmp")
     temporary.write_text(json.dumps(records))
     temporary.replace(cache)
     return records
@@ -473,11 +440,17 @@ def grade_class(
     sandboxed: bool = True,
     force: bool = False,
     notebooks: list[str] | None = None,
+    engine: str = "pool",
+    scheduler: str | None = None,
+    dashboard: bool = False,
 ) -> dict[str, StudentResult]:
     """Grade every submission (or the named students'); returns each student's result.
 
     `notebooks` restricts grading to some notebooks (by name without .ipynb); the others'
-    grades are then left as they are in the gradebook.
+    grades are then left as they are in the gradebook. `engine` runs the sandboxes in this
+    process's pool ("pool") or as Dask tasks ("dask": a LocalCluster, or the cluster of
+    `scheduler`); the judging and every gradebook write stay here either way. `dashboard`
+    starts a local cluster's Dask dashboard (a scheduler's own is used as it is).
     """
     limits = limits or sandbox.Limits()
     workers = workers or os.cpu_count() or 1
@@ -502,9 +475,19 @@ def grade_class(
         if unknown:
             raise CourseError(f"{assignment!r} has no notebook {', '.join(sorted(unknown))}")
         plans = [p for p in plans if p.name in notebooks]
-    check_sandbox(sandboxed)
-    pool = Workers(workers, limits, sandboxed)
+    if scheduler:
+        engine = "dask"
+    if engine not in ("pool", "dask"):
+        raise CourseError(f"--engine {engine!r}: choose dask or pool")
+    if engine == "dask":  # a local cluster starts while the sandbox is checked
+        from .sandbox_dask import DaskEngine
+
+        pool = DaskEngine(limits, sandboxed, workers, scheduler, dashboard)
+    else:
+        pool = Workers(workers, limits, sandboxed)
     try:
+        if not scheduler:  # a cluster's workers check their own sandbox, task by task
+            check_sandbox(sandboxed)
         records = reference(course, plans, pool, assignment)
         digest = assignment_digest(course, assignment, limits)
         return _grade_students(course, students, plans, records, digest, pool, force, assignment)
@@ -568,7 +551,8 @@ def _grade_students(
             entry["written"].update(answers.written)
             cells = job_cells(plan, answers)
             entry["jobs"][plan.name] = cells
-            futures[pool.submit(cells)] = (student, plan.name)
+            key = f"{student}-{plan.name}-{submitted[:12]}"  # Dask reruns a lost task as is
+            futures[pool.submit(cells, key=key)] = (student, plan.name)
         pending[student] = entry
     for student, entry in list(pending.items()):
         if not entry["jobs"]:

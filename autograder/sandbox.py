@@ -1,5 +1,11 @@
 """Run untrusted notebook cells in a bubblewrap sandbox, under time, memory and process limits.
 
+This module is the per-notebook engine (a fresh sandbox for every notebook) and what both
+engines share: the limits, the sandbox's view of the machine, control groups and the collection
+of a run's events. The forked-template engine (`sandbox_template.py`) runs each notebook in a
+child of a pre-imported template instead, with the same view and limits; grading uses it by
+default (`Limits.fork_from_template`).
+
 The sandbox sees a read-only system (/usr, the project's Python and its virtual environment),
 an empty private scratch directory (a size-limited tmpfs) as its home and working directory, no
 network, no other process, and nothing of the course directory, the solutions, the gradebook,
@@ -19,6 +25,8 @@ processes each allocating memory cannot take the machine down.
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import json
 import logging
 import os
@@ -30,15 +38,18 @@ import threading
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import BinaryIO, Protocol
 
 from .errors import CourseError
 
 log = logging.getLogger(__name__)
 
 RUNNER = Path(__file__).with_name("sandbox_runner.py")
+GRADER_DIR = "/opt/grader"  # where the in-sandbox scripts are, read-only
 SANDBOX_HOME = "/submission"
 FIRST_GRADER_UID = 200_000  # unused ids: one per worker of each grading process (when root)
 MAX_EVENT_BYTES = 256 * 1024 * 1024  # more than any honest submission reports
+GROUP_EMPTYING_SECONDS = 5.0  # for a finished run's processes to leave its control group
 
 
 @dataclass(frozen=True)
@@ -52,6 +63,9 @@ class Limits:
     file_bytes: int = 64 * 1024**2
     open_files: int = 1024
     scratch_bytes: int = 256 * 1024**2
+    # each notebook in a child forked from a pre-imported template (sandbox_template.py);
+    # False: a fresh bubblewrap sandbox and Python per notebook (slower, for comparison)
+    fork_from_template: bool = True
 
 
 @dataclass
@@ -63,7 +77,9 @@ class RunResult:
     timed_out: bool = False
     overflow: bool = False  # the run reported more than MAX_EVENT_BYTES
     seconds: float = 0.0
+    startup_seconds: float = 0.0  # until the first event: the sandbox ready to run cells
     diagnostics: str = ""  # the runner's own start-up errors, before student code ran
+    fallback: str = ""  # why this run had a fresh sandbox instead of a forked one, if it did
 
     @property
     def ending(self) -> str:
@@ -119,12 +135,26 @@ class ControlGroup:
         joins = " && ".join(f"echo $$ > {p / 'cgroup.procs'}" for p in self.paths)
         return ["/bin/sh", "-c", f'{joins} && exec "$@"', "sandbox", *args]
 
-    def remove(self) -> None:
+    def add(self, pid: int) -> None:
+        """Move a running process (and the processes it starts from now on) into the group."""
         for path in self.paths:
-            try:
-                path.rmdir()
-            except OSError:
-                pass
+            (path / "cgroup.procs").write_text(str(pid))
+
+    def remove(self) -> None:
+        """Remove the group; the last processes of a run may take a moment to be gone."""
+        deadline = time.monotonic() + GROUP_EMPTYING_SECONDS
+        for path in self.paths:
+            while True:
+                try:
+                    path.rmdir()
+                    break
+                except FileNotFoundError:
+                    break
+                except OSError as error:
+                    if error.errno != errno.EBUSY or time.monotonic() > deadline:
+                        log.debug("control group %s left behind: %s", path, error)
+                        break
+                    time.sleep(0.02)
         self.paths = []
 
 
@@ -142,19 +172,26 @@ def _read_only_binds() -> list[Path]:
     return sorted(p for p in paths if not str(p).startswith("/usr"))
 
 
-def command(worker: int, limits: Limits) -> tuple[list[str], int | None]:
-    """The bwrap command line for one run, and the user id the runner switches to (if root)."""
-    bwrap = bubblewrap()
-    if bwrap is None:
-        raise CourseError("bubblewrap (bwrap) is not installed")
-    as_root = os.geteuid() == 0
-    args = [bwrap, "--die-with-parent", "--new-session"]
+def environment_problem() -> str | None:
+    """Why this Python cannot run inside the sandbox, if it cannot: the sandbox mounts its own
+    empty scratch folders over /tmp and its home, hiding an environment installed there."""
+    for path in _read_only_binds():
+        for scratch in ("/tmp", SANDBOX_HOME):
+            if path.is_relative_to(scratch):
+                return (
+                    f"the Python environment {path} is under {scratch}, which every sandbox "
+                    f"replaces with an empty scratch folder of its own; install the project and "
+                    f"its .venv elsewhere (e.g. under /opt or your home)"
+                )
+    return None
+
+
+def view(limits: Limits) -> list[str]:
+    """bwrap arguments shared by both engines: namespaces (but the user's), the read-only system
+    and Python, a fresh /proc and /dev, size-limited scratch folders and a clean environment."""
+    args = ["--die-with-parent", "--new-session"]
     args += ["--unshare-ipc", "--unshare-pid", "--unshare-net", "--unshare-uts"]
     args += ["--unshare-cgroup-try", "--hostname", "sandbox"]
-    if as_root:  # keep only what switching to the grading user needs
-        args += ["--cap-drop", "ALL", "--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID"]
-    else:
-        args += ["--unshare-user", "--uid", "65534", "--gid", "65534"]
     args += ["--ro-bind", "/usr", "/usr"]
     for name in ("bin", "lib", "lib64", "sbin"):
         target = Path("/", name)
@@ -175,7 +212,7 @@ def command(worker: int, limits: Limits) -> tuple[list[str], int | None]:
     args += ["--proc", "/proc", "--dev", "/dev"]
     args += ["--size", str(limits.scratch_bytes), "--perms", "0777", "--tmpfs", "/tmp"]
     args += ["--size", str(limits.scratch_bytes), "--perms", "0777", "--tmpfs", SANDBOX_HOME]
-    args += ["--ro-bind", str(RUNNER), "/opt/grader/runner.py", "--chdir", SANDBOX_HOME]
+    args += ["--ro-bind", str(RUNNER), f"{GRADER_DIR}/{RUNNER.name}", "--chdir", SANDBOX_HOME]
     env = {
         "HOME": SANDBOX_HOME,
         "PATH": f"{Path(sys.prefix) / 'bin'}:/usr/bin:/bin",
@@ -198,8 +235,25 @@ def command(worker: int, limits: Limits) -> tuple[list[str], int | None]:
     args += ["--clearenv"]
     for key, value in env.items():
         args += ["--setenv", key, value]
-    python = str(Path(sys.prefix) / "bin" / "python")
-    args += ["--", python, "-I", "/opt/grader/runner.py"]
+    return args
+
+
+def sandbox_python() -> str:
+    return str(Path(sys.prefix) / "bin" / "python")
+
+
+def command(worker: int, limits: Limits) -> tuple[list[str], int | None]:
+    """The bwrap command line for one run, and the user id the runner switches to (if root)."""
+    bwrap = bubblewrap()
+    if bwrap is None:
+        raise CourseError("bubblewrap (bwrap) is not installed")
+    as_root = os.geteuid() == 0
+    if as_root:  # keep only what switching to the grading user needs
+        identity = ["--cap-drop", "ALL", "--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID"]
+    else:
+        identity = ["--unshare-user", "--uid", "65534", "--gid", "65534"]
+    args = [bwrap, *identity, *view(limits)]
+    args += ["--", sandbox_python(), "-I", f"{GRADER_DIR}/{RUNNER.name}"]
     return args, (grader_uid(worker) if as_root else None)
 
 
@@ -211,7 +265,36 @@ def grader_uid(worker: int) -> int:
 
 def unsandboxed_command() -> list[str]:
     """The runner without a sandbox, for `--unsafe-no-sandbox` only."""
-    return [str(Path(sys.prefix) / "bin" / "python"), "-I", str(RUNNER)]
+    return [sandbox_python(), "-I", str(RUNNER)]
+
+
+class Supervised(Protocol):
+    """A running sandbox as `collect` sees it, whichever engine started it."""
+
+    def wait(self, timeout: float | None) -> int:
+        """The exit status (negative: killed by that signal); TimeoutError if still running."""
+
+    def kill(self) -> None:
+        """Stop the run and everything it started; safe to call more than once."""
+
+
+class _Process:
+    """A per-notebook sandbox: bwrap in its own session, killed as a process group."""
+
+    def __init__(self, process: subprocess.Popen):
+        self.process = process
+
+    def wait(self, timeout: float | None) -> int:
+        try:
+            return self.process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            raise TimeoutError from None
+
+    def kill(self) -> None:
+        try:
+            os.killpg(self.process.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
 
 
 def run(
@@ -229,7 +312,7 @@ def run(
     if group is not None:
         args = group.wrap(args)
     read_end, write_end = os.pipe()
-    job = json.dumps({"cells": cells, "limits": asdict(limits), "uid": uid, "events_fd": write_end})
+    job = {"cells": cells, "limits": asdict(limits), "uid": uid, "events_fd": write_end}
     started = time.monotonic()
     env = None if sandboxed else {"PATH": os.environ.get("PATH", ""), "MPLBACKEND": "Agg"}
     process = subprocess.Popen(
@@ -242,55 +325,66 @@ def run(
         env=env,
     )
     os.close(write_end)
+    with os.fdopen(read_end, "rb") as events:
+        return collect(_Process(process), events, process.stderr, process.stdin, job, started)
+
+
+def collect(
+    child: Supervised,
+    events: BinaryIO,
+    diagnostics: BinaryIO,
+    job_input: BinaryIO,
+    job: dict,
+    started: float,
+) -> RunResult:
+    """Give a started sandbox its job and gather its events until it ends or its notebook
+    time is over: the same bounds (time, bytes reported) whatever engine runs the cells."""
     result = RunResult()
     chunks: list[bytes] = []
     size = 0
 
     def drain() -> None:
         nonlocal size
-        with os.fdopen(read_end, "rb") as pipe:
-            while block := pipe.read(1 << 16):
-                if size + len(block) > MAX_EVENT_BYTES:
-                    result.overflow = True
-                    _kill(process)
-                    break
-                chunks.append(block)
-                size += len(block)
+        while block := events.read1(1 << 16):
+            if not chunks:
+                result.startup_seconds = time.monotonic() - started
+            if size + len(block) > MAX_EVENT_BYTES:
+                result.overflow = True
+                child.kill()
+                break
+            chunks.append(block)
+            size += len(block)
 
-    def drain_stderr() -> None:
+    def drain_diagnostics() -> None:
         kept = b""
-        while block := process.stderr.read(1 << 16):
+        while block := diagnostics.read1(1 << 16):
             if len(kept) < 8192:
                 kept += block[: 8192 - len(kept)]
         result.diagnostics = kept.decode("utf-8", "replace")
 
-    readers = [threading.Thread(target=drain), threading.Thread(target=drain_stderr)]
+    readers = [threading.Thread(target=drain), threading.Thread(target=drain_diagnostics)]
     for reader in readers:
         reader.start()
     try:
-        process.stdin.write(job.encode())
-        process.stdin.close()
-    except BrokenPipeError:
+        job_input.write(json.dumps(job).encode())
+        job_input.flush()
+    except BrokenPipeError:  # the run ended before reading it: its status says why
         pass
+    finally:
+        with contextlib.suppress(BrokenPipeError):
+            job_input.close()
+    deadline = started + job["limits"]["notebook_seconds"]
     try:
-        process.wait(timeout=limits.notebook_seconds)
-    except subprocess.TimeoutExpired:
+        result.returncode = child.wait(max(0.0, deadline - time.monotonic()))
+    except TimeoutError:
         result.timed_out = True
-        _kill(process)
-        process.wait()
+        child.kill()
+        result.returncode = child.wait(None)
     for reader in readers:
         reader.join()
-    result.returncode = process.returncode
     result.seconds = time.monotonic() - started
     result.events = _parse_events(b"".join(chunks))
     return result
-
-
-def _kill(process: subprocess.Popen) -> None:
-    try:
-        os.killpg(process.pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
 
 
 def _parse_events(data: bytes) -> list[dict]:

@@ -1,11 +1,12 @@
 """Run one submission's cells inside the sandbox and report what happened, event by event.
 
 This file runs *inside* the bubblewrap sandbox, as a plain script (the `autograder` package is
-not visible there), and so imports nothing of the project. It is untrusted from the moment the
-first student cell runs: everything it reports is data for the trusted grader to check, never a
-verdict. It reads the job (cells and limits) as JSON on stdin, lowers its own resource limits
-and drops to the grading user before any student code runs, and writes one JSON event per line
-to the file descriptor the job names.
+not visible there), and so imports nothing of the project; the forked template
+(`sandbox_zygote.py`) loads it from beside itself and calls `read_job`, `set_limits` and
+`run_job`. It is untrusted from the moment the first student cell runs: everything it reports
+is data for the trusted grader to check, never a verdict. It reads the job (cells and limits)
+as JSON on stdin, lowers its own resource limits and drops to the grading user before any
+student code runs, and writes one JSON event per line to the file descriptor the job names.
 
 Events: {"event": "start", "cell": i}; {"event": "check", "cell": i, "kind", "number", "value",
 …}; {"event": "end", "cell": i, "error": null | {"ename", "timeout"}, "output": text}.
@@ -23,6 +24,7 @@ MAX_OUTPUT_CHARS = 20_000  # per cell, kept for the instructor's copy of the not
 MAX_ITEMS = 10_000  # items of a list or tuple that are recorded
 MAX_ARRAY_SIZE = 4_000_000  # elements of an array that are recorded
 NUMERIC_KINDS = "biuf"
+PR_SET_DUMPABLE = 4
 
 
 class CellTimeout(BaseException):
@@ -114,14 +116,34 @@ def drop_privileges(uid):
         os.setgroups([])
         os.setgid(uid)
         os.setuid(uid)
+        # changing user made the process undumpable, which leaves its /proc files to root: the
+        # processes it forks could not raise their own oom_score_adj
+        import ctypes
+
+        ctypes.CDLL(None).prctl(PR_SET_DUMPABLE, ctypes.c_ulong(1), *[ctypes.c_ulong(0)] * 3)
 
 
-def main():
+def read_job():
+    """The job the grader wrote on stdin: cells, limits, user id and the events descriptor."""
     job = json.loads(sys.stdin.read())
     sys.stdin.close()
+    return job
+
+
+def first_to_go_when_out_of_memory():
+    """In a process the student's code forked: the kernel's first choice when memory runs out
+    (oom_score_adj 1000), before the runner, which reports what happened."""
+    try:
+        with open("/proc/self/oom_score_adj", "w") as score:
+            score.write("1000")
+    except OSError:
+        pass
+
+
+def run_job(job):
+    """Run the cells one by one, reporting events; the process must already be confined."""
+    os.register_at_fork(after_in_child=first_to_go_when_out_of_memory)
     events = os.fdopen(job["events_fd"], "w", buffering=1)
-    set_limits(job["limits"])
-    drop_privileges(job.get("uid"))
     devnull = os.open(os.devnull, os.O_WRONLY)
     os.dup2(devnull, 1)
     os.dup2(devnull, 2)
@@ -192,6 +214,13 @@ def main():
             }
         )
     events.close()
+
+
+def main():
+    job = read_job()
+    set_limits(job["limits"])
+    drop_privileges(job.get("uid"))
+    run_job(job)
 
 
 if __name__ == "__main__":

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import signal
 import socket
 import subprocess
 import sys
@@ -46,6 +47,26 @@ def wait_for_printed(process: subprocess.Popen, pattern: str, seconds: float) ->
         if found:
             return found.group(0), "".join(lines)
     raise AssertionError(f"nothing matching {pattern!r} was printed: {''.join(lines)}")
+
+
+def stop_with_ctrl_c(process: subprocess.Popen, seconds: float = 60) -> int:
+    """Ctrl+C to a command that serves until stopped; its exit status.
+
+    If it does not end in time, fails with where its threads were (the CLI dumps them on
+    SIGUSR1) and the rest of what it printed, instead of a bare timeout.
+    """
+    process.send_signal(signal.SIGINT)
+    try:
+        return process.wait(timeout=seconds)
+    except subprocess.TimeoutExpired:
+        process.send_signal(signal.SIGUSR1)
+        time.sleep(2)
+        process.kill()
+        process.wait()
+        rest = process.stderr.read() if process.stderr else ""
+        raise AssertionError(
+            f"Ctrl+C did not stop the command within {seconds} s; its threads then:\n{rest[-8000:]}"
+        ) from None
 
 
 def free_port() -> int:

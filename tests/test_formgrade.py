@@ -13,14 +13,20 @@ import html
 import json
 import os
 import re
-import signal
 import subprocess
 import urllib.error
 import urllib.request
 from pathlib import Path
 
 import pytest
-from conftest import free_port, rnn_course, source_notebooks, wait_for_printed, write_variant
+from conftest import (
+    free_port,
+    rnn_course,
+    source_notebooks,
+    stop_with_ctrl_c,
+    wait_for_printed,
+    write_variant,
+)
 
 from autograder.course import ASSIGNMENT, Course
 from autograder.errors import CourseError
@@ -226,8 +232,7 @@ def test_rnn_course_formgrade_prints_what_waits_and_the_link(tmp_path):
         with browser.open(link, timeout=30) as page:  # the token logs the browser in
             assert page.status == 200 and b"Manage Assignments" in page.read()
     finally:
-        process.send_signal(signal.SIGINT)
-        process.wait(timeout=30)
+        stop_with_ctrl_c(process)
     assert process.returncode == 0
     with pytest.raises(urllib.error.URLError):
         urllib.request.urlopen(f"http://127.0.0.1:{port}/api/status", timeout=5)

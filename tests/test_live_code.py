@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import signal
 import subprocess
 import sys
 import urllib.error
@@ -14,7 +13,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, free_port, rnn_course, wait_for_printed
+from conftest import ROOT, free_port, rnn_course, stop_with_ctrl_c, wait_for_printed
 from sphinx.errors import ConfigError
 
 from autograder.errors import CourseError
@@ -172,7 +171,6 @@ def test_site_serve_prints_the_link_with_the_token_and_serves_both(tmp_path):
         with request(f"http://127.0.0.1:{jupyter_port}/api/status", token) as answer:
             assert answer.status == 200
     finally:
-        process.send_signal(signal.SIGINT)
-        process.wait(timeout=30)
+        stop_with_ctrl_c(process)
     with pytest.raises(urllib.error.URLError):
         request(f"http://127.0.0.1:{jupyter_port}/api/status", token)

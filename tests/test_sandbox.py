@@ -1,26 +1,62 @@
-"""The bubblewrap sandbox: what student code can see, reach and use, measured from inside it."""
+"""The bubblewrap sandbox: what student code can see, reach and use, measured from inside it.
+
+Every test that runs cells runs them with both engines: a child forked from a worker's
+pre-imported template (`sandbox_template.py`, grading's default) and a fresh sandbox per
+notebook (`sandbox.run`). Attacks aimed at the template itself: tests/test_sandbox_template.py.
+"""
 
 from __future__ import annotations
 
 import json
 import os
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from autograder import sandbox
+from autograder import sandbox, sandbox_template
 from autograder.course import ROOT
 
 LIMITS = sandbox.Limits(cell_seconds=5, notebook_seconds=60, processes=64)
+ENGINES = ["forked", "per-notebook"]
 
 
-def run(*sources: str, limits: sandbox.Limits = LIMITS) -> sandbox.RunResult:
-    group = sandbox.ControlGroup(f"rnn-course-test-{os.getpid()}", limits)
+class Engine:
+    """Runs cells with one engine; the forked one keeps a template (and a control group) per
+    set of limits for the whole test, so that later runs are forked from the same template."""
+
+    def __init__(self, name: str):
+        self.name = name
+        self.slots: dict[sandbox.Limits, tuple] = {}  # limits → (group, template or None)
+
+    def run_cells(self, cells: list[dict], limits: sandbox.Limits = LIMITS) -> sandbox.RunResult:
+        if limits not in self.slots:
+            group = sandbox.ControlGroup(f"rnn-course-test-{os.getpid()}-{len(self.slots)}", limits)
+            forked = self.name == "forked"
+            self.slots[limits] = (group, sandbox_template.Template(0, group) if forked else None)
+        group, template = self.slots[limits]
+        if template is None:
+            return sandbox.run(cells, limits, group=group)
+        return template.run(cells, limits, setup=())
+
+    def __call__(self, *sources: str, limits: sandbox.Limits = LIMITS) -> sandbox.RunResult:
+        return self.run_cells([{"source": s} for s in sources], limits)
+
+    def close(self) -> None:
+        for group, template in self.slots.values():
+            if template is not None:
+                template.close()
+            group.remove()
+
+
+@pytest.fixture(params=ENGINES)
+def run(request) -> Iterator[Engine]:
+    engine = Engine(request.param)
     try:
-        return sandbox.run([{"source": s} for s in sources], limits, group=group)
+        yield engine
     finally:
-        group.remove()
+        engine.close()
 
 
 def cell_output(result: sandbox.RunResult, index: int) -> dict:
@@ -36,7 +72,17 @@ def test_bubblewrap_is_installed():
     assert sandbox.bubblewrap(), "install the Debian package bubblewrap (.ci/setup does)"
 
 
-def test_student_code_sees_no_project_course_or_home_files(tmp_path):
+def test_an_environment_the_sandbox_would_hide_is_refused_in_one_line(monkeypatch):
+    from autograder.errors import CourseError
+    from autograder.grading import check_sandbox
+
+    assert sandbox.environment_problem() is None  # this project's own environment
+    monkeypatch.setattr(sys, "prefix", "/tmp/checkout/.venv")
+    with pytest.raises(CourseError, match=r"/tmp/checkout/\.venv is under /tmp.*elsewhere"):
+        check_sandbox(sandboxed=True)
+
+
+def test_student_code_sees_no_project_course_or_home_files(run: Engine, tmp_path):
     secret, home = ROOT / "source_notebooks", Path.home()
     result = run(
         "import json, os\n"
@@ -56,7 +102,7 @@ def test_student_code_sees_no_project_course_or_home_files(tmp_path):
     assert set(seen["home"]) <= python_dirs
 
 
-def test_the_system_and_the_python_environment_are_read_only():
+def test_the_system_and_the_python_environment_are_read_only(run: Engine):
     result = run(
         "import json, sys\nresult = {}\n"
         "for path in ['/usr/lib/os-release-test', sys.prefix + '/pyvenv.cfg']:\n"
@@ -67,7 +113,7 @@ def test_the_system_and_the_python_environment_are_read_only():
     assert "written" not in probe_json(result).values()
 
 
-def test_student_code_runs_unprivileged_without_network():
+def test_student_code_runs_unprivileged_without_network(run: Engine):
     result = run(
         "import json, os, socket\n"
         "try:\n    socket.create_connection(('pypi.org', 443), timeout=3); net = 'connected'\n"
@@ -79,20 +125,20 @@ def test_student_code_runs_unprivileged_without_network():
     assert seen["pid"] < 10, "a private process namespace"
 
 
-def test_the_scratch_directory_is_private_and_starts_empty():
+def test_the_scratch_directory_is_private_and_starts_empty(run: Engine):
     first = run("import os\nopen('left-behind.txt', 'w').write('x')\nprint(os.getcwd())")
     second = run("import json, os\nprint(json.dumps(os.listdir('.')))")
     assert cell_output(first, 0)["output"].strip() == sandbox.SANDBOX_HOME
     assert "left-behind.txt" not in probe_json(second)
 
 
-def test_an_endless_cell_is_stopped_and_the_next_cell_still_runs():
+def test_an_endless_cell_is_stopped_and_the_next_cell_still_runs(run: Engine):
     result = run("while True:\n    pass", "print('after')")
     assert cell_output(result, 0)["error"] == {"ename": "CellTimeout", "timeout": True}
     assert cell_output(result, 1)["output"] == "after\n"
 
 
-def test_a_cell_that_ignores_the_alarm_is_stopped_by_the_notebook_limit():
+def test_a_cell_that_ignores_the_alarm_is_stopped_by_the_notebook_limit(run: Engine):
     limits = sandbox.Limits(cell_seconds=2, notebook_seconds=6, processes=64)
     result = run(
         "import signal\nsignal.signal(signal.SIGALRM, signal.SIG_IGN)\nwhile True:\n    pass",
@@ -102,13 +148,13 @@ def test_a_cell_that_ignores_the_alarm_is_stopped_by_the_notebook_limit():
     assert "timed out" in result.ending
 
 
-def test_memory_is_limited():
+def test_memory_is_limited(run: Engine):
     result = run("b = bytearray(8 * 1024**3)", "print('alive')")
     assert cell_output(result, 0)["error"]["ename"] == "MemoryError"
     assert cell_output(result, 1)["output"] == "alive\n"
 
 
-def test_a_fork_bomb_is_contained():
+def test_a_fork_bomb_is_contained(run: Engine):
     result = run(
         "import os\nwhile True:\n    os.fork()",
         "print('the runner survived')",
@@ -119,14 +165,14 @@ def test_a_fork_bomb_is_contained():
     assert sum(e["event"] == "end" and e["cell"] == 1 for e in result.events) == 1
 
 
-def test_huge_output_is_capped_not_kept():
+def test_huge_output_is_capped_not_kept(run: Engine):
     result = run("print('x' * 100_000_000)", "import os\nos.write(1, b'y' * 10_000_000)")
     output = cell_output(result, 0)["output"]
     assert len(output) < 100_000 and "characters of output were dropped" in output
     assert cell_output(result, 1)["error"] is None
 
 
-def test_a_crash_is_reported_with_its_signal():
+def test_a_crash_is_reported_with_its_signal(run: Engine):
     result = run("import ctypes\nctypes.string_at(0)", "print('never')")
     assert result.ending == "crashed (SIGSEGV)"
     assert not any(e["event"] == "end" and e["cell"] == 0 for e in result.events)
@@ -142,13 +188,13 @@ def test_grading_refuses_to_run_without_bubblewrap_unless_told(monkeypatch):
     check_sandbox(sandboxed=False)  # allowed, with a warning
 
 
-def test_a_cell_may_carry_its_own_time_limit():
+def test_a_cell_may_carry_its_own_time_limit(run: Engine):
     """The grader gives the instructor's setup cells (slow imports) the notebook's limit."""
     limits = sandbox.Limits(cell_seconds=1, notebook_seconds=60, processes=64)
     cells = [
         {"source": "import time\ntime.sleep(2)", "seconds": 30},
         {"source": "import time\ntime.sleep(2)"},
     ]
-    result = sandbox.run(cells, limits)
+    result = run.run_cells(cells, limits)
     assert cell_output(result, 0)["error"] is None
     assert cell_output(result, 1)["error"] == {"ename": "CellTimeout", "timeout": True}

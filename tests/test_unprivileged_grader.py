@@ -3,9 +3,10 @@
 As root (CI, containers) the sandbox keeps root only to switch to a grading user id and puts
 each worker in a control group; as an ordinary user it must hold with what such a user has:
 bubblewrap in a new user namespace and resource limits only. This test reruns the sandbox's
-tests, the whole adversarial corpus and the hostile-intake tests as `nobody`, in a view of the
-file system where what they need (the project, its environment, the base Python) is readable by
-anyone and nothing else of a closed folder such as /root is visible.
+tests (both engines, and the attacks on the forked template), the whole adversarial corpus and
+the hostile-intake tests as `nobody`, in a view of the file system where what they need (the
+project, its environment, the base Python) is readable by anyone and nothing else of a closed
+folder such as /root is visible.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("unprivileged")]
 NOBODY = 65534
 RERUN = [
     "tests/test_sandbox.py",
+    "tests/test_sandbox_template.py",
     "tests/test_grading_class.py",
     "tests/test_collect.py",
     "tests/test_lms_import_hostile.py",
