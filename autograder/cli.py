@@ -85,6 +85,16 @@ def fail(error: Exception) -> None:
     raise typer.Exit(1)
 
 
+def _interrupted(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
+def stop_on_terminate() -> None:
+    """In a command that serves until stopped: `kill PID` (SIGTERM) stops it as Ctrl+C does,
+    so that the Jupyter server it started is stopped too, not left running without it."""
+    signal.signal(signal.SIGTERM, _interrupted)
+
+
 def say(text: str) -> None:
     """A line of output that may hold names a student chose: no markup, no highlighting."""
     console.print(text, markup=False, highlight=False, soft_wrap=True)
@@ -151,6 +161,7 @@ def site_serve(
             highlight=False,
             soft_wrap=True,
         )
+    stop_on_terminate()
     try:
         server.serve_forever()
     except KeyboardInterrupt:
@@ -336,13 +347,25 @@ def autograde_command(
         bool,
         typer.Option(help="Start the local Dask cluster's dashboard and print its address."),
     ] = False,
+    fork: Annotated[
+        bool,
+        typer.Option(
+            help="Fork each notebook's sandbox from a pre-imported template (fast); --no-fork "
+            "starts a fresh sandbox and Python for every notebook (slower, no template)."
+        ),
+    ] = True,
 ) -> None:
     """Grade every submission in <course-dir>/submitted/ in a sandbox, into the gradebook."""
     limits = Limits(
         cell_seconds=cell_timeout,
         notebook_seconds=notebook_timeout,
         memory_bytes=memory_mb * 1024**2,
+        fork_from_template=fork,
     )
+    if scheduler and engine == "pool":
+        fail(CourseError("--scheduler grades on a Dask cluster; leave out --engine pool"))
+    if scheduler and workers:
+        say("--workers is not used with --scheduler: the cluster's worker threads grade")
     try:
         course = open_course(course_dir, db_url)
         results = grade_class(
@@ -490,6 +513,7 @@ def formgrade_command(
         highlight=False,
         soft_wrap=True,
     )
+    stop_on_terminate()
     try:
         server.process.wait()
         fail(CourseError(f"the formgrader stopped on its own (log: {server.log})"))

@@ -186,6 +186,19 @@ def environment_problem() -> str | None:
     return None
 
 
+def start_problem() -> str | None:
+    """Why a sandbox does not start on this machine, if it does not: a trial run of one cell
+    (bubblewrap may be installed and still refused, e.g. where user namespaces are off)."""
+    problem = environment_problem()
+    if problem:
+        return problem
+    trial = run([{"source": "print('ok')"}], Limits(notebook_seconds=60))
+    if any(e.get("event") == "end" and not e.get("error") for e in trial.events):
+        return None
+    detail = trial.diagnostics.strip().splitlines()[-1:] or [trial.ending]
+    return f"the bubblewrap sandbox does not start here: {detail[0]}"
+
+
 def view(limits: Limits) -> list[str]:
     """bwrap arguments shared by both engines: namespaces (but the user's), the read-only system
     and Python, a fresh /proc and /dev, size-limited scratch folders and a clean environment."""

@@ -55,6 +55,7 @@ class Job:
     setup: tuple[str, ...]
     limits: sandbox.Limits
     sandboxed: bool
+    trial: bool = True  # try the worker's sandbox first (not in the grader's own process)
 
 
 # one sandbox pool per Dask worker (and set of limits), kept between tasks so that its templates
@@ -75,14 +76,16 @@ def run_on_worker(job: Job) -> sandbox.RunResult:
             "so it cannot isolate student code: install it there (Debian: apt-get install "
             "bubblewrap), or pass --unsafe-no-sandbox"
         )
-    problem = sandbox.environment_problem() if job.sandboxed else None
-    if problem:
-        raise NoSandboxOnWorker(f"the Dask worker on {os.uname().nodename}: {problem}")
     worker = get_worker()
     key = (worker.address, job.limits, job.sandboxed)
     with _POOLS_LOCK:
         pool = _POOLS.get(key)
         if pool is None:
+            # before its first notebook, the worker tries its sandbox on one cell: one that
+            # cannot start (user namespaces off, say) must stop the class, not zero it
+            problem = sandbox.start_problem() if job.sandboxed and job.trial else None
+            if problem:
+                raise NoSandboxOnWorker(f"the Dask worker on {os.uname().nodename}: {problem}")
             slots = max(1, worker.state.nthreads)
             pool = _POOLS[key] = Workers(slots, job.limits, job.sandboxed, first=_next_slot)
             _next_slot += slots
@@ -205,7 +208,9 @@ class DaskEngine:
         from distributed import KilledWorker
 
         client = self._started()
-        job = Job(*job_dicts(cells, self.limits), self.limits, self.sandboxed)
+        # a local cluster's workers are this process, whose sandbox grade_class has tried
+        trial = self.cluster is None
+        job = Job(*job_dicts(cells, self.limits), self.limits, self.sandboxed, trial)
         remote = client.submit(run_on_worker, job, key=key, pure=False, retries=2)
         local: concurrent.futures.Future = concurrent.futures.Future()
 

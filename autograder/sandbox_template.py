@@ -1,12 +1,12 @@
 """Run each notebook in a child forked from a pre-imported template: grading at the cost of the
 student's own code, with no weaker isolation than a fresh sandbox per notebook.
 
-Why. A fresh sandbox per notebook spends about 1.3 s starting bubblewrap, Python and IPython
-and 3.3 s importing TensorFlow and Keras, against 0.1-1.3 s for the student's code and the
-tests. So each worker keeps a template (a "zygote", as Chromium's Linux sandbox and Android
-call theirs): a Python in a bubblewrap sandbox with the same view of the machine as the
-per-notebook one (`sandbox.view`), which has imported IPython, NumPy and whatever the
-instructor's setup cells import, and forks one child per notebook.
+Why. A fresh sandbox per notebook spends about 3 s importing TensorFlow and Keras and 1 s
+ending a Python that holds them (measured 2026-11-27, README "Grading speed"), against 0.2-1.2 s
+for the student's code and the tests. So each worker keeps a template (a "zygote", as
+Chromium's Linux sandbox and Android call theirs): a Python in a bubblewrap sandbox with the
+same view of the machine as the per-notebook one (`sandbox.view`), which has imported IPython,
+NumPy and whatever the instructor's setup cells import, and forks one child per notebook.
 
 The threat: student code that tries to reach the template, to reach or outlast its own run, or
 to leave something behind for the next student graded by the same worker. How each is answered

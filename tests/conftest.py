@@ -49,13 +49,29 @@ def wait_for_printed(process: subprocess.Popen, pattern: str, seconds: float) ->
     raise AssertionError(f"nothing matching {pattern!r} was printed: {''.join(lines)}")
 
 
-def stop_with_ctrl_c(process: subprocess.Popen, seconds: float = 60) -> int:
-    """Ctrl+C to a command that serves until stopped; its exit status.
+def start_serving(command: list[str]) -> subprocess.Popen:
+    """A command that serves until Ctrl+C, started as from a terminal: Ctrl+C (SIGINT) at its
+    default. A process inherits an ignored SIGINT, and Python then never raises
+    KeyboardInterrupt; a test worker may have it ignored (as a shell does for background jobs)."""
+    return subprocess.Popen(
+        command,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=os.environ | {"COLUMNS": "300"},
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
+
+
+def stop_with_ctrl_c(
+    process: subprocess.Popen, seconds: float = 60, how: signal.Signals = signal.SIGINT
+) -> int:
+    """Ctrl+C (or another signal: `kill` sends SIGTERM) to a command that serves until
+    stopped; its exit status.
 
     If it does not end in time, fails with where its threads were (the CLI dumps them on
     SIGUSR1) and the rest of what it printed, instead of a bare timeout.
     """
-    process.send_signal(signal.SIGINT)
+    process.send_signal(how)
     try:
         return process.wait(timeout=seconds)
     except subprocess.TimeoutExpired:
@@ -65,7 +81,8 @@ def stop_with_ctrl_c(process: subprocess.Popen, seconds: float = 60) -> int:
         process.wait()
         rest = process.stderr.read() if process.stderr else ""
         raise AssertionError(
-            f"Ctrl+C did not stop the command within {seconds} s; its threads then:\n{rest[-8000:]}"
+            f"{how.name} did not stop the command within {seconds} s; its threads then:\n"
+            f"{rest[-8000:]}"
         ) from None
 
 

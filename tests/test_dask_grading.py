@@ -271,6 +271,37 @@ def test_a_worker_without_bubblewrap_refuses_to_grade(class_folder, tmp_path):
         cluster.stop()
 
 
+def test_a_worker_whose_sandbox_cannot_start_stops_the_class_instead_of_zeroing_it(
+    class_folder, tmp_path
+):
+    """bubblewrap is there but refused (as where user namespaces are off): the worker's trial
+    run says so before any student's notebook runs."""
+    refused = tmp_path / "bin"
+    refused.mkdir()
+    (refused / "bwrap").write_text(
+        "#!/bin/sh\necho 'bwrap: setting up uid map: Permission denied' >&2\nexit 1\n"
+    )
+    (refused / "bwrap").chmod(0o755)
+    path = f"{refused}:{Path(sys.executable).parent}:/usr/bin:/bin"
+    cluster = Cluster(workers=1, env=os.environ | {"PATH": path})
+    try:
+        course = copy_course(class_folder, tmp_path / "course")
+        finished = subprocess.run(
+            rnn_course(
+                "autograde", "--course-dir", course, *LIMITS, "--scheduler", cluster.address
+            ),
+            capture_output=True,
+            text=True,
+            timeout=SECONDS,
+            env=os.environ | {"COLUMNS": "300"},
+        )
+        line = one_line(finished)
+        assert "does not start here" in line and "Permission denied" in line
+        assert not list((course / "autograded").glob("*/rnn/grading.json"))
+    finally:
+        cluster.stop()
+
+
 def test_a_remote_workers_fallback_to_fresh_sandboxes_is_said_once(caplog):
     from autograder import sandbox
     from autograder.sandbox_dask import DaskEngine

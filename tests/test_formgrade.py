@@ -11,9 +11,7 @@ from __future__ import annotations
 import csv
 import html
 import json
-import os
 import re
-import subprocess
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -23,6 +21,7 @@ from conftest import (
     free_port,
     rnn_course,
     source_notebooks,
+    start_serving,
     stop_with_ctrl_c,
     wait_for_printed,
     write_variant,
@@ -220,9 +219,7 @@ def test_rnn_course_formgrade_prints_what_waits_and_the_link(tmp_path):
     release(course)
     port = free_port()
     command = rnn_course("formgrade", "--course-dir", course.root, "--port", port)
-    process = subprocess.Popen(
-        command, stderr=subprocess.PIPE, text=True, env=os.environ | {"COLUMNS": "300"}
-    )
+    process = start_serving(command)
     try:
         link, printed = wait_for_printed(
             process, r"http://127\.0\.0\.1:\d+/formgrader\?token=\S+", seconds=90

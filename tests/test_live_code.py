@@ -4,16 +4,15 @@ server `rnn-course site serve` starts beside the site (token, CORS, refusals, cl
 from __future__ import annotations
 
 import json
-import os
 import re
-import subprocess
+import signal
 import sys
 import urllib.error
 import urllib.request
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, free_port, rnn_course, stop_with_ctrl_c, wait_for_printed
+from conftest import ROOT, free_port, rnn_course, start_serving, stop_with_ctrl_c, wait_for_printed
 from sphinx.errors import ConfigError
 
 from autograder.errors import CourseError
@@ -148,7 +147,8 @@ def test_a_busy_port_is_a_one_line_error_naming_the_option(jupyter, tmp_path):
 # --- `rnn-course site serve` -------------------------------------------------------------------
 
 
-def test_site_serve_prints_the_link_with_the_token_and_serves_both(tmp_path):
+@pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "kill"])
+def test_site_serve_prints_the_link_with_the_token_and_serves_both(tmp_path, stop):
     html = tmp_path / "_build" / "html"
     html.mkdir(parents=True)
     (html / "index.html").write_text("<title>course</title>")
@@ -157,9 +157,7 @@ def test_site_serve_prints_the_link_with_the_token_and_serves_both(tmp_path):
         "site", "serve", "--no-build", "--output", tmp_path, "--port", site_port,
         "--jupyter-port", jupyter_port,
     )  # fmt: skip
-    process = subprocess.Popen(
-        command, stderr=subprocess.PIPE, text=True, env=os.environ | {"COLUMNS": "300"}
-    )
+    process = start_serving(command)
     try:
         link, _ = wait_for_printed(
             process, r"http://127\.0\.0\.1:\d+/\?token=\S+&port=\d+", seconds=60
@@ -171,6 +169,6 @@ def test_site_serve_prints_the_link_with_the_token_and_serves_both(tmp_path):
         with request(f"http://127.0.0.1:{jupyter_port}/api/status", token) as answer:
             assert answer.status == 200
     finally:
-        stop_with_ctrl_c(process)
-    with pytest.raises(urllib.error.URLError):
+        stop_with_ctrl_c(process, how=stop)
+    with pytest.raises(urllib.error.URLError):  # its Jupyter server stopped with it
         request(f"http://127.0.0.1:{jupyter_port}/api/status", token)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 import subprocess
 import time
 import urllib.request
@@ -190,3 +191,24 @@ def test_a_gradebook_that_cannot_be_reached_is_one_line_within_seconds(postgres,
         "not a URL": "Could not parse",
     }[problem]
     assert expected in line
+
+
+def test_a_url_without_its_password_reads_it_from_pgpass(postgres, tmp_path):
+    from postgres_server import ROLE
+
+    postgres.psql(f"CREATE DATABASE pgpass_book OWNER {ROLE}")
+    url = f"postgresql+psycopg://{ROLE}@127.0.0.1:{postgres.port}/pgpass_book"
+    passfile = tmp_path / "pgpass"
+    passfile.write_text(f"127.0.0.1:{postgres.port}:pgpass_book:{ROLE}:{PASSWORD}\n")
+    passfile.chmod(0o600)
+    course_dir = tmp_path / "course"
+    command = rnn_course("release", "--course-dir", course_dir, "--db-url", url, "--no-exchange")
+    without = subprocess.run(command, capture_output=True, text=True, timeout=SECONDS)
+    assert without.returncode == 1 and "Traceback" not in without.stderr
+    assert "--db-url" in without.stderr  # one line naming the setting
+    with_file = subprocess.run(
+        command, capture_output=True, text=True, timeout=SECONDS,
+        env=os.environ | {"PGPASSFILE": str(passfile)},
+    )  # fmt: skip
+    assert with_file.returncode == 0, with_file.stderr[-3000:]
+    assert postgres.psql("SELECT name FROM assignment", database="pgpass_book").strip() == "rnn"

@@ -4,8 +4,9 @@
 
 In one run, on one machine, with the same class and the same number of workers:
 
-* `rnn-course autograde --engine pool` and `--engine dask` (the default: a LocalCluster of
-  `--workers` processes, each with its own pre-imported template), alternately, cold (the first
+* `rnn-course autograde --engine pool` and `--engine dask` (the default: a LocalCluster in the
+  grading process, one Dask worker with a thread and a forked-sandbox slot per `--workers`),
+  alternately, cold (the first
   run: the reference solution and the templates start) and then warm three times (`--force`); the
   Dask engine's overhead is its warm median over the pool's (goal: at most 5 %);
 * Dask's own cost per task: trivial tasks through the default engine's in-process LocalCluster,
