@@ -71,9 +71,6 @@ def main(
     for ours in ("autograder", "course_data"):
         logging.getLogger(ours).setLevel(logging.DEBUG if debug else logging.INFO)
     logging.getLogger("autograder.nbgrader").setLevel(logging.DEBUG if debug else logging.WARNING)
-    # Dask logs every worker's start and stop; the instructor needs its errors only
-    for chatty in ("distributed", "bokeh", "tornado"):
-        logging.getLogger(chatty).setLevel(logging.DEBUG if debug else logging.ERROR)
 
 
 def fail(error: Exception) -> None:

@@ -125,7 +125,6 @@ class DaskEngine:
         self.scheduler, self.cluster, self.client = scheduler, None, None
         # a local cluster's dashboard only when asked: bokeh's server costs the grading ~5 %
         self.with_dashboard = dashboard
-        self.lost: list[str] = []
         self._stop = threading.Event()
         self._ready = threading.Event()
         self._failed: Exception | None = None
@@ -186,6 +185,8 @@ class DaskEngine:
     @property
     def dashboard(self) -> str | None:
         """The Dask dashboard's address, if the cluster has one that answers."""
+        if self.cluster is not None and not self.with_dashboard:
+            return None  # ours, started without one
         info = self.client.scheduler_info()
         port = info.get("services", {}).get("dashboard")
         # a local cluster's dashboard listens on 127.0.0.1, a remote one where its scheduler does
@@ -194,8 +195,8 @@ class DaskEngine:
         if not port or not host:
             return None
         link = f"http://{host}:{port}/status"  # where the scheduler listens, not its host name
-        if self.cluster is not None:  # ours: it has the dashboard it was asked for
-            return link if self.with_dashboard else None
+        if self.cluster is not None:  # ours, started with its dashboard just now
+            return link
         try:  # a scheduler started with --no-dashboard still reports its HTTP port
             with urllib.request.urlopen(link, timeout=2) as page:
                 return link if page.status == 200 else None
@@ -234,7 +235,7 @@ class DaskEngine:
     def _say_fallback(self, result: sandbox.RunResult) -> None:
         """Once per reason: a remote worker ran a notebook in a fresh sandbox instead of a forked
         one (as safe, slower). A local cluster's pool has said so in this process already."""
-        why = getattr(result, "fallback", "")
+        why = result.fallback
         if why and self.cluster is None and why not in self._fallbacks_said:
             self._fallbacks_said.add(why)
             log.warning(
@@ -252,7 +253,6 @@ class DaskEngine:
                 log.debug("asking the Dask scheduler for its workers: %s", error)
                 continue
             for gone in sorted(self._workers - now):
-                self.lost.append(gone)
                 log.warning("Dask worker %s was lost; its notebooks are being graded again", gone)
             self._workers = now
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import signal
@@ -9,6 +10,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,6 +20,7 @@ import pytest
 from autograder.cells import answer_sources, replace_sources
 from autograder.chapter_pdf import PDF_NAME, print_pdf
 from autograder.course import Course
+from autograder.local_jupyter import NO_REDIRECTS
 from autograder.release import release
 from autograder.site import build_command, site_url
 from autograder.site import toc_pages as site_toc_pages
@@ -84,6 +87,18 @@ def stop_with_ctrl_c(
             f"{how.name} did not stop the command within {seconds} s; its threads then:\n"
             f"{rest[-8000:]}"
         ) from None
+
+
+def formgrader_api(server, path: str, body: dict | None = None, token: str | None = None):
+    """The formgrader's REST API, as its page calls it (PUT with a JSON body to change)."""
+    request = urllib.request.Request(
+        f"{server.url}formgrader/api/{path}",
+        data=None if body is None else json.dumps(body).encode(),
+        method="GET" if body is None else "PUT",
+        headers={"Authorization": f"token {server.token if token is None else token}"},
+    )
+    with NO_REDIRECTS.open(request, timeout=30) as answer:
+        return json.load(answer)
 
 
 def free_port() -> int:

@@ -10,13 +10,15 @@ from __future__ import annotations
 
 import csv
 import html
-import json
 import re
 import urllib.error
 import urllib.request
 from pathlib import Path
 
 import pytest
+from conftest import (
+    formgrader_api as api,
+)
 from conftest import (
     free_port,
     rnn_course,
@@ -33,7 +35,6 @@ from autograder.export import export_csv
 from autograder.feedback import write_feedback
 from autograder.formgrade import start_formgrader
 from autograder.grading import grade_class
-from autograder.local_jupyter import NO_REDIRECTS
 from autograder.release import release
 from autograder.report import write_report
 from autograder.sandbox import Limits
@@ -75,18 +76,6 @@ def formgrader(course):
     server = start_formgrader(course, free_port())
     yield server
     server.stop()
-
-
-def api(server, path: str, body: dict | None = None, token: str | None = None):
-    """The formgrader's REST API, as its page calls it (PUT with a JSON body to change)."""
-    request = urllib.request.Request(
-        f"{server.url}formgrader/api/{path}",
-        data=None if body is None else json.dumps(body).encode(),
-        method="GET" if body is None else "PUT",
-        headers={"Authorization": f"token {server.token if token is None else token}"},
-    )
-    with NO_REDIRECTS.open(request, timeout=30) as answer:
-        return json.load(answer)
 
 
 def submission_grades(server) -> dict[str, dict]:

@@ -5,20 +5,17 @@ one line naming the setting, within seconds."""
 from __future__ import annotations
 
 import csv
-import json
 import os
 import subprocess
 import time
-import urllib.request
 from pathlib import Path
 
 import pytest
-from conftest import free_port, rnn_course, source_notebooks
+from conftest import formgrader_api, free_port, rnn_course, source_notebooks
 from postgres_server import PASSWORD, start_postgres
 
 from autograder.course import Course
 from autograder.formgrade import start_formgrader
-from autograder.local_jupyter import NO_REDIRECTS
 from autograder.submissions import submit
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("postgres")]
@@ -61,24 +58,17 @@ def test_the_whole_workflow_runs_on_postgresql(postgres, tmp_path):
     # an instructor's score for a written answer, through the formgrader's own API
     server = start_formgrader(course, free_port())
     try:
-
-        def api(path, body=None):
-            request = urllib.request.Request(
-                f"{server.url}formgrader/api/{path}",
-                data=None if body is None else json.dumps(body).encode(),
-                method="GET" if body is None else "PUT",
-                headers={"Authorization": f"token {server.token}"},
-            )
-            with NO_REDIRECTS.open(request, timeout=30) as answer:
-                return json.load(answer)
-
         (alice,) = [
-            s for s in api("submitted_notebooks/rnn/01-gradients") if s["student"] == "alice"
+            s
+            for s in formgrader_api(server, "submitted_notebooks/rnn/01-gradients")
+            if s["student"] == "alice"
         ]
         (written,) = [
-            g for g in api(f"grades?submission_id={alice['id']}") if g["name"] == "ex1_written"
+            g
+            for g in formgrader_api(server, f"grades?submission_id={alice['id']}")
+            if g["name"] == "ex1_written"
         ]
-        api(f"grade/{written['id']}", {"manual_score": 1.0})
+        formgrader_api(server, f"grade/{written['id']}", {"manual_score": 1.0})
     finally:
         server.stop()
     run("feedback", "--course-dir", course_dir, "--db-url", url)
