@@ -20,24 +20,34 @@ from rich.logging import RichHandler
 from rich.text import Text
 from sqlalchemy.exc import SAWarning
 
+from autograder.course.deadlines import (
+    due_date,
+    parse_due,
+    set_due_date,
+    shown_time,
+)
+from autograder.course.folder import ASSIGNMENT, Course
+from autograder.course.release import publish, release, student_zip
+from autograder.errors import CourseError
+from autograder.grading.run import grade_class, read_states
+from autograder.hub.command import hub_app
+from autograder.intake.collect import collect
+from autograder.intake.exchange import check_exchange, check_root
+from autograder.intake.lms_import import import_zip
+from autograder.results.export import export_csv
+from autograder.results.feedback import write_feedback
+from autograder.results.feedback_return import return_feedback
+from autograder.results.formgrade import (
+    FORMGRADER_PORT,
+    answers_to_grade,
+    formgrader_link,
+    start_formgrader,
+)
+from autograder.results.gradebook import record_penalties
+from autograder.results.report import write_report
+from autograder.sandbox.bubblewrap import Limits
+from autograder.site import build as site
 from course_data import DataError
-
-from . import site
-from .collect import collect
-from .course import ASSIGNMENT, Course
-from .errors import CourseError
-from .exchange import check_exchange, check_root
-from .export import export_csv
-from .feedback import write_feedback
-from .feedback_return import return_feedback
-from .formgrade import FORMGRADER_PORT, answers_to_grade, formgrader_link, start_formgrader
-from .grading import grade_class, read_states
-from .hub.command import hub_app
-from .late import due_date, parse_due, record_penalties, set_due_date, shown_time
-from .lms_import import import_zip
-from .release import publish, release, student_zip
-from .report import write_report
-from .sandbox import Limits
 
 app = typer.Typer(
     help="The RNN course: build and serve the website; release, grade and report assignments.",

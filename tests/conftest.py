@@ -17,13 +17,13 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from autograder.cells import answer_sources, replace_sources
-from autograder.chapter_pdf import PDF_NAME, print_pdf
-from autograder.course import Course
-from autograder.local_jupyter import NO_REDIRECTS
-from autograder.release import release
-from autograder.site import build_command, site_url
-from autograder.site import toc_pages as site_toc_pages
+from autograder.course.cells import answer_sources, replace_sources
+from autograder.course.folder import Course
+from autograder.course.release import release
+from autograder.jupyter_server import NO_REDIRECTS
+from autograder.site.build import build_command, site_url
+from autograder.site.build import toc_pages as site_toc_pages
+from autograder.site.chapter_pdf import PDF_NAME, print_pdf
 from course_data import DataError, fetch_sentfin
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -12,15 +12,15 @@ from pathlib import Path
 
 import pytest
 from assignment_mutants import MUTANTS, Mutant
+from benchmarks.stock_nbgrader import autograde
 from conftest import solution_cells, source_notebooks, write_variant
 
-from autograder.autograde import autograde
-from autograder.course import Course
-from autograder.grading import grade_class
-from autograder.release import release
-from autograder.sandbox import Limits
-from autograder.scores import cell_scores
-from autograder.submissions import submit
+from autograder.course.folder import Course
+from autograder.course.release import release
+from autograder.grading.run import grade_class
+from autograder.intake.submitted import submit
+from autograder.results.scores import cell_scores
+from autograder.sandbox.bubblewrap import Limits
 
 pytestmark = pytest.mark.slow
 

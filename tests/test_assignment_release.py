@@ -9,7 +9,7 @@ import zipfile
 import nbformat
 from conftest import ASSIGNMENT_SOURCE, rnn_course, source_notebooks
 
-from autograder.release import find_leaks
+from autograder.course.release import find_leaks
 
 SECRET_BLOCK = re.compile(r"### BEGIN (SOLUTION|HIDDEN TESTS)\n(.*?)### END \1", flags=re.S)
 

@@ -21,8 +21,8 @@ from bs4 import BeautifulSoup
 from conftest import LOCAL_HOSTS, build_book, source_notebooks, toc_pages
 from nbclient import NotebookClient
 
-from autograder.release import find_leaks
-from autograder.site import ROOT, read_page_table
+from autograder.course.release import find_leaks
+from autograder.site.build import ROOT, read_page_table
 from course_data import load_sentfin, noise_floor_mae, synthetic_series
 from course_data.series import SPLIT_TIME
 

@@ -15,10 +15,10 @@ from pathlib import Path
 import pytest
 from conftest import rnn_course, source_notebooks
 
-from autograder.collect import collect, inbound_folder
-from autograder.course import Course
-from autograder.late import set_due_date
-from autograder.submissions import intake_record, submission_time, submitted_students
+from autograder.course.deadlines import set_due_date
+from autograder.course.folder import Course
+from autograder.intake.collect import collect, inbound_folder
+from autograder.intake.submitted import intake_record, submission_time, submitted_students
 
 NOBODY = 65534
 as_root = [

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from conftest import rnn_course
 
-from autograder.course import Course
+from autograder.course.folder import Course
 
 UNWRITABLE = Path("/proc/rnn-course-test/grades.csv")  # no user, root included, can write here
 

@@ -19,9 +19,9 @@ import pytest
 from assignment_mutants import MUTANTS
 from conftest import free_port, rnn_course, solution_cells, source_notebooks, write_variant
 
-from autograder.course import Course
-from autograder.release import release
-from autograder.submissions import submit
+from autograder.course.folder import Course
+from autograder.course.release import release
+from autograder.intake.submitted import submit
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("dask")]
 
@@ -303,8 +303,8 @@ def test_a_worker_whose_sandbox_cannot_start_stops_the_class_instead_of_zeroing_
 
 
 def test_a_remote_workers_fallback_to_fresh_sandboxes_is_said_once(caplog):
-    from autograder import sandbox
-    from autograder.sandbox_dask import DaskEngine
+    from autograder.sandbox import bubblewrap as sandbox
+    from autograder.sandbox.dask_engine import DaskEngine
 
     engine = object.__new__(DaskEngine)  # what settling a remote worker's result needs
     engine.cluster, engine._fallbacks_said = None, set()

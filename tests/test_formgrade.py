@@ -29,16 +29,16 @@ from conftest import (
     write_variant,
 )
 
-from autograder.course import ASSIGNMENT, Course
+from autograder.course.folder import ASSIGNMENT, Course
+from autograder.course.release import release
 from autograder.errors import CourseError
-from autograder.export import export_csv
-from autograder.feedback import write_feedback
-from autograder.formgrade import start_formgrader
-from autograder.grading import grade_class
-from autograder.release import release
-from autograder.report import write_report
-from autograder.sandbox import Limits
-from autograder.submissions import submit
+from autograder.grading.run import grade_class
+from autograder.intake.submitted import submit
+from autograder.results.export import export_csv
+from autograder.results.feedback import write_feedback
+from autograder.results.formgrade import start_formgrader
+from autograder.results.report import write_report
+from autograder.sandbox.bubblewrap import Limits
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("formgrade")]
 

@@ -18,15 +18,15 @@ import pytest
 from adversarial_submissions import ATTACKS, EARNED, NOTEBOOK, Attack
 from conftest import solution_cells, source_notebooks
 
-from autograder.course import Course
-from autograder.export import columns, export_csv
-from autograder.feedback import write_feedback
-from autograder.grading import grade_class, read_states
-from autograder.release import release
-from autograder.report import write_report
-from autograder.sandbox import Limits
-from autograder.scores import cell_scores
-from autograder.submissions import submit
+from autograder.course.folder import Course
+from autograder.course.release import release
+from autograder.grading.run import grade_class, read_states
+from autograder.intake.submitted import submit
+from autograder.results.export import columns, export_csv
+from autograder.results.feedback import write_feedback
+from autograder.results.report import write_report
+from autograder.results.scores import cell_scores
+from autograder.sandbox.bubblewrap import Limits
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("class")]
 

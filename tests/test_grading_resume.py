@@ -16,12 +16,12 @@ import pytest
 from assignment_mutants import MUTANTS
 from conftest import rnn_course, solution_cells, write_variant
 
-from autograder.course import Course
-from autograder.export import export_csv
-from autograder.grading import STATE_FILE, grade_class
-from autograder.release import release
-from autograder.sandbox import Limits
-from autograder.submissions import submit
+from autograder.course.folder import Course
+from autograder.course.release import release
+from autograder.grading.run import STATE_FILE, grade_class
+from autograder.intake.submitted import submit
+from autograder.results.export import export_csv
+from autograder.sandbox.bubblewrap import Limits
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("resume")]
 

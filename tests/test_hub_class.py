@@ -53,7 +53,7 @@ from hub_fixtures import (
 from playwright.sync_api import Browser, Page, sync_playwright
 from test_site_in_browser import OFFLINE_FLAGS
 
-from autograder.cells import replace_sources
+from autograder.course.cells import replace_sources
 
 pytestmark = [
     pytest.mark.slow,

@@ -16,7 +16,7 @@ import pytest
 from conftest import ROOT, free_port
 from traitlets.config.loader import PyFileConfigLoader
 
-from autograder.course import COURSE_ID
+from autograder.course.folder import COURSE_ID
 from autograder.errors import CourseError
 from autograder.hub.settings import STUDENT_CONFIG, HubSettings
 

@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 from conftest import rnn_course
 
-from autograder.course import Course
+from autograder.course.folder import Course
 from autograder.errors import CourseError
-from autograder.lms_import import import_zip, read_roster
+from autograder.intake.lms_import import import_zip, read_roster
 
 
 def roster(

@@ -26,13 +26,13 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from autograder import collect as collect_module
-from autograder import lms_import
-from autograder.collect import collect, inbound_folder
-from autograder.course import Course
+from autograder.course.folder import Course
 from autograder.errors import CourseError
-from autograder.lms_import import import_zip
-from autograder.submissions import NewSubmission
+from autograder.intake import collect as collect_module
+from autograder.intake import lms_import
+from autograder.intake.collect import collect, inbound_folder
+from autograder.intake.lms_import import import_zip
+from autograder.intake.submitted import NewSubmission
 
 ROSTER = {"12345": "alice", "123": "bob", "777": "carol"}
 NOTEBOOKS = ["01-gradients", "02-sequences-and-models", "03-rnn-from-scratch"]

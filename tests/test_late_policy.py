@@ -15,14 +15,20 @@ from pathlib import Path
 import pytest
 from conftest import rnn_course, source_notebooks
 
-from autograder.course import Course
+from autograder.course.deadlines import (
+    due_date,
+    lateness,
+    parse_due,
+    set_due_date,
+)
+from autograder.course.folder import Course
+from autograder.course.release import release
+from autograder.course.settings import CourseSettings, LatePolicy
 from autograder.errors import CourseError
-from autograder.grading import grade_class
-from autograder.late import due_date, lateness, parse_due, record_penalties, set_due_date
-from autograder.release import release
-from autograder.sandbox import Limits
-from autograder.settings import CourseSettings, LatePolicy
-from autograder.submissions import submit
+from autograder.grading.run import grade_class
+from autograder.intake.submitted import submit
+from autograder.results.gradebook import record_penalties
+from autograder.sandbox.bubblewrap import Limits
 
 DAY, HOUR = 86_400, 3_600
 

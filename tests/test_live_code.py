@@ -16,7 +16,7 @@ from conftest import ROOT, free_port, rnn_course, start_serving, stop_with_ctrl_
 from sphinx.errors import ConfigError
 
 from autograder.errors import CourseError
-from autograder.site import site_origins, start_live_code_server
+from autograder.site.build import site_origins, start_live_code_server
 
 sys.path.insert(0, str(ROOT / "book" / "_ext"))
 from live_code import live_code_settings  # noqa: E402

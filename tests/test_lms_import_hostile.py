@@ -14,9 +14,9 @@ from pathlib import Path
 import pytest
 from conftest import rnn_course
 
-from autograder import lms_import
-from autograder.course import Course
-from autograder.lms_import import import_zip
+from autograder.course.folder import Course
+from autograder.intake import lms_import
+from autograder.intake.lms_import import import_zip
 
 ROSTER = "student_id,lms_id\nalice,12345\nbob,123\ncarol,777\n"
 WHEN = (2026, 11, 20, 9, 30, 0)

@@ -17,8 +17,8 @@ import numpy as np
 import pytest
 from conftest import source_notebooks
 
-from autograder import sandbox_runner
-from autograder.observations import compare, decode
+from autograder.grading.observations import compare, decode
+from autograder.sandbox.inside import runner as sandbox_runner
 
 
 def helpers() -> dict:

@@ -14,9 +14,9 @@ import pytest
 from conftest import formgrader_api, free_port, rnn_course, source_notebooks
 from postgres_server import PASSWORD, start_postgres
 
-from autograder.course import Course
-from autograder.formgrade import start_formgrader
-from autograder.submissions import submit
+from autograder.course.folder import Course
+from autograder.intake.submitted import submit
+from autograder.results.formgrade import start_formgrader
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("postgres")]
 

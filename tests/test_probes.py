@@ -9,7 +9,7 @@ import pytest
 from conftest import source_notebooks
 
 from autograder.errors import CourseError
-from autograder.probes import RECORDER, probe
+from autograder.grading.probes import RECORDER, probe
 
 
 def graded_test_cells() -> dict[str, str]:

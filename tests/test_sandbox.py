@@ -15,8 +15,9 @@ from pathlib import Path
 
 import pytest
 
-from autograder import sandbox, sandbox_template
-from autograder.course import ROOT
+from autograder.course.folder import ROOT
+from autograder.sandbox import bubblewrap as sandbox
+from autograder.sandbox import template as sandbox_template
 
 LIMITS = sandbox.Limits(cell_seconds=5, notebook_seconds=60, processes=64)
 ENGINES = ["forked", "per-notebook"]
@@ -74,7 +75,7 @@ def test_bubblewrap_is_installed():
 
 def test_an_environment_the_sandbox_would_hide_is_refused_in_one_line(monkeypatch):
     from autograder.errors import CourseError
-    from autograder.grading import check_sandbox
+    from autograder.grading.run import check_sandbox
 
     assert sandbox.environment_problem() is None  # this project's own environment
     monkeypatch.setattr(sys, "prefix", "/tmp/checkout/.venv")
@@ -180,7 +181,7 @@ def test_a_crash_is_reported_with_its_signal(run: Engine):
 
 def test_grading_refuses_to_run_without_bubblewrap_unless_told(monkeypatch):
     from autograder.errors import CourseError
-    from autograder.grading import check_sandbox
+    from autograder.grading.run import check_sandbox
 
     monkeypatch.setattr(sandbox, "bubblewrap", lambda: None)
     with pytest.raises(CourseError, match="--unsafe-no-sandbox"):

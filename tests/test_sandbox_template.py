@@ -15,8 +15,7 @@ from dataclasses import dataclass
 import pytest
 from conftest import solution_cells
 
-from autograder import sandbox, sandbox_template
-from autograder.grading import (
+from autograder.grading.run import (
     Answers,
     JobCell,
     NotebookPlan,
@@ -27,6 +26,8 @@ from autograder.grading import (
     plan_assignment,
     reference_records,
 )
+from autograder.sandbox import bubblewrap as sandbox
+from autograder.sandbox import template as sandbox_template
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("template")]
 

@@ -23,7 +23,7 @@ from axe_playwright_python.sync_playwright import Axe
 from conftest import LOCAL_HOSTS, ROOT, free_port, toc_pages
 from playwright.sync_api import Browser, Page, Playwright, sync_playwright
 
-from autograder.site import live_code_link, serve_site, site_origins, start_live_code_server
+from autograder.site.build import live_code_link, serve_site, site_origins, start_live_code_server
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("book")]
 

@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 from conftest import ROOT
 
-from autograder import sandbox
+from autograder.sandbox import bubblewrap as sandbox
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("unprivileged")]
 

@@ -13,10 +13,10 @@ import typer
 from rich.console import Console
 from rich.text import Text
 
-from ..errors import CourseError
-from ..exchange import check_root
-from .checks import hub_version
-from .settings import HubSettings
+from autograder.errors import CourseError
+from autograder.hub.checks import hub_version
+from autograder.hub.settings import HubSettings
+from autograder.intake.exchange import check_root
 
 hub_app = typer.Typer(
     help="The class's JupyterHub (autograder/hub/).",

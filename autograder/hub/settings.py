@@ -14,7 +14,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..errors import CourseError
+from autograder.errors import CourseError
 
 HERE = Path(__file__).resolve().parent
 PROXY = "configurable-http-proxy"

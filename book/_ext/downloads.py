@@ -26,9 +26,9 @@ from typing import Any
 from sphinx.application import Sphinx
 from sphinx.errors import ExtensionError
 
-from autograder.course import ASSIGNMENT, ROOT, Course
+from autograder.course.folder import ASSIGNMENT, ROOT, Course
+from autograder.course.release import release, student_zip
 from autograder.errors import CourseError
-from autograder.release import release, student_zip
 
 GENERATED = Path("book") / "_generated"
 

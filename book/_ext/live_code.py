@@ -26,7 +26,7 @@ import pooch
 from sphinx.application import Sphinx
 from sphinx.errors import ConfigError, ExtensionError
 
-from autograder.site import JUPYTER_PORT
+from autograder.site.build import JUPYTER_PORT
 from course_data.sentfin import cache_dir
 
 THEBE_VERSION = "0.9.3"

@@ -18,9 +18,9 @@ import time
 import nbformat
 from nbclient import NotebookClient
 
-from autograder.cells import answer_sources, replace_sources
-from autograder.course import SOURCE_NOTEBOOKS, Course
-from autograder.release import release
+from autograder.course.cells import answer_sources, replace_sources
+from autograder.course.folder import SOURCE_NOTEBOOKS, Course
+from autograder.course.release import release
 
 CPU_GOAL_SECONDS = 60
 

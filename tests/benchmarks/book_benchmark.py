@@ -20,8 +20,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from autograder.chapter_pdf import PDF_NAME, print_pdf
-from autograder.site import ROOT, build_command, read_page_table, site_url, toc_pages
+from autograder.site.build import ROOT, build_command, read_page_table, site_url, toc_pages
+from autograder.site.chapter_pdf import PDF_NAME, print_pdf
 from course_data import fetch_sentfin
 
 GOAL_SECONDS = 600

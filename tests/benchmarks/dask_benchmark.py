@@ -39,10 +39,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from grading_benchmark import class_arguments, class_submissions, released_course  # noqa: E402
 from postgres_server import start_postgres  # noqa: E402
 
-from autograder.course import ASSIGNMENT, Course  # noqa: E402
-from autograder.grading import _record_grades, grade_class, plan_assignment  # noqa: E402
-from autograder.release import release  # noqa: E402
-from autograder.scores import cell_scores  # noqa: E402
+from autograder.course.folder import ASSIGNMENT, Course  # noqa: E402
+from autograder.course.release import release  # noqa: E402
+from autograder.grading.run import _record_grades, grade_class, plan_assignment  # noqa: E402
+from autograder.results.scores import cell_scores  # noqa: E402
 
 GOAL = 0.05  # the Dask engine's overhead over the pool, at most
 RNN_COURSE = Path(sys.executable).with_name("rnn-course")
@@ -104,7 +104,7 @@ def postgres_writes(work: Path) -> tuple[float, int]:
         release(course)
         plans = plan_assignment(course)
         source = course.source / ASSIGNMENT
-        from autograder.submissions import submit
+        from autograder.intake.submitted import submit
 
         submit(course, "reference", sorted(source.glob("*.ipynb")))
         result = grade_class(course, ["reference"], workers=1, engine="pool")["reference"]

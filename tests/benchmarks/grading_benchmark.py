@@ -39,22 +39,24 @@ import nbformat
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from assignment_mutants import MUTANTS  # noqa: E402
+from stock_nbgrader import autograde  # noqa: E402
 
-from autograder import sandbox, sandbox_template  # noqa: E402
-from autograder.autograde import autograde  # noqa: E402
-from autograder.cells import answer_sources, replace_sources  # noqa: E402
-from autograder.course import SOURCE_NOTEBOOKS, Course  # noqa: E402
-from autograder.grading import grade_class, job_cells, plan_assignment  # noqa: E402
-from autograder.release import release  # noqa: E402
-from autograder.scores import cell_scores  # noqa: E402
-from autograder.submissions import submit  # noqa: E402
+from autograder.course.cells import answer_sources, replace_sources  # noqa: E402
+from autograder.course.folder import SOURCE_NOTEBOOKS, Course  # noqa: E402
+from autograder.course.release import release  # noqa: E402
+from autograder.grading.run import grade_class, job_cells, plan_assignment  # noqa: E402
+from autograder.intake.submitted import submit  # noqa: E402
+from autograder.results.scores import cell_scores  # noqa: E402
+from autograder.sandbox import bubblewrap as sandbox  # noqa: E402
+from autograder.sandbox import template as sandbox_template  # noqa: E402
 
 GOAL, DONE = 4.0, 3.0  # times the fair stock throughput
 RNN_COURSE = Path(sys.executable).with_name("rnn-course")
 STOCK_PROCESS = (
     "import json, sys\n"
-    "from autograder.autograde import autograde\n"
-    "from autograder.course import Course\n"
+    f"sys.path.insert(0, {str(Path(__file__).resolve().parent)!r})\n"
+    "from stock_nbgrader import autograde\n"
+    "from autograder.course.folder import Course\n"
     "print(json.dumps(autograde(Course.open(sys.argv[1]), sys.argv[2:])))\n"
 )
 

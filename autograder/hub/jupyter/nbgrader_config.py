@@ -3,7 +3,7 @@
 # /etc/jupyter/). The Assignments panel fetches, submits and fetches feedback with them.
 import os
 
-from autograder.course import COURSE_ID
+from autograder.course.folder import COURSE_ID
 
 c = get_config()  # noqa: F821
 c.CourseDirectory.course_id = COURSE_ID  # "rnn-course": the instructor's `rnn-course` uses it

@@ -1,0 +1,97 @@
+"""Release: the student version of an assignment, with its solutions and hidden tests removed.
+
+nbgrader's `generate_assignment` does the removal; this module then checks its output for any
+marker of a solution or hidden test before anything is handed out, because a leaked hidden test
+cannot be taken back.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import shutil
+import tempfile
+import zipfile
+from pathlib import Path
+
+import nbformat
+
+from autograder.course.folder import ASSIGNMENT, Course, nbgrader_failure
+from autograder.errors import CourseError
+
+log = logging.getLogger(__name__)
+
+SITE_URL_PLACEHOLDER = "{site_url}"
+LEAK_MARKERS = ("BEGIN SOLUTION", "END SOLUTION", "BEGIN HIDDEN TESTS", "END HIDDEN TESTS")
+
+
+def release(course: Course, assignment: str = ASSIGNMENT, site_url: str | None = None) -> Path:
+    """Generate `release/<assignment>/` from the sources, check it, and return its path.
+
+    The sources' Markdown links to the course website as `{site_url}book/…`; the release
+    links to `site_url` (default: the course's `site_url` setting).
+    """
+    source = course.folder("source", ".", assignment)
+    if not sorted(source.glob("*.ipynb")):
+        raise CourseError(f"{source}: no notebooks to release; is the assignment name right?")
+    log.info("generating the student version of %s from %s", assignment, source)
+    site = (site_url or course.settings.site_url).rstrip("/") + "/"
+    with tempfile.TemporaryDirectory(prefix="rnn-course-sources-") as staging:
+        staged = Path(staging) / assignment
+        shutil.copytree(source, staged)
+        for path in staged.glob("*.ipynb"):
+            notebook = nbformat.read(path, as_version=4)
+            for cell in notebook.cells:
+                if cell.cell_type == "markdown":
+                    cell.source = cell.source.replace(SITE_URL_PLACEHOLDER, site)
+            nbformat.write(notebook, path)
+        staged_course = dataclasses.replace(course, source=Path(staging))
+        result = staged_course.api().generate_assignment(assignment, force=True, create=True)
+    if not result["success"]:
+        raise nbgrader_failure("generate_assignment", result)
+    released = course.folder("release", ".", assignment)
+    leaks = find_leaks(released)
+    if leaks:
+        for notebook in released.glob("*.ipynb"):
+            notebook.unlink()
+        raise CourseError(f"the release was deleted because it leaks {leaks[0]}")
+    return released
+
+
+def publish(course: Course, assignment: str = ASSIGNMENT) -> Path:
+    """Put the release into the course's nbgrader exchange, for `nbgrader fetch`/`submit`."""
+    api = course.api(**{"ExchangeReleaseAssignment.force": True})
+    result = api.release_assignment(assignment)
+    if not result["success"]:
+        raise nbgrader_failure("release_assignment", result)
+    return course.exchange
+
+
+def find_leaks(folder: Path) -> list[str]:
+    """Every solution or hidden-test marker left in a folder's notebooks, as 'file: marker'."""
+    leaks = []
+    for path in sorted(folder.rglob("*.ipynb")):
+        notebook = nbformat.read(path, as_version=4)
+        for cell in notebook.cells:
+            leaks += [
+                f"{path.name}: {marker!r}" for marker in LEAK_MARKERS if marker in cell.source
+            ]
+    return leaks
+
+
+def student_zip(released: Path, target: Path, extras: dict[str, str] | None = None) -> Path:
+    """A zip of the released notebooks, as students download it (`<assignment>/<notebook>`),
+    with `extras` (file name → text, e.g. a README) beside them."""
+    notebooks = sorted(released.glob("*.ipynb"))
+    if not notebooks:
+        raise CourseError(f"{released}: nothing released yet; run `rnn-course release` first")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with zipfile.ZipFile(target, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        for notebook in notebooks:
+            archive.write(notebook, f"{released.name}/{notebook.name}")
+        for name, text in (extras or {}).items():
+            entry = zipfile.ZipInfo(f"{released.name}/{name}", date_time=(2026, 1, 1, 0, 0, 0))
+            entry.external_attr = 0o644 << 16  # readable like the notebooks, not owner-only
+            entry.compress_type = zipfile.ZIP_DEFLATED
+            archive.writestr(entry, text)
+    return target

@@ -1,0 +1,151 @@
+"""A class's own settings, set once per course folder: `<course-dir>/rnn-course.toml`.
+
+Where the shared exchange is, the late policy, which of a student's submissions counts and the
+class's time zone are decisions an instructor makes once, at the start of term, and every later
+command must apply the same way. They live in one small TOML file in the course folder, written
+by `rnn-course configure` and readable (and editable) by hand.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import tomllib
+import zoneinfo
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+
+from autograder.errors import CourseError
+
+SETTINGS_FILE = "rnn-course.toml"
+LATE_POLICIES = ("none", "percent", "cutoff")
+PERIODS = {"day": 86_400.0, "hour": 3_600.0}
+COUNTS = ("last-on-time", "last")
+
+
+@dataclass(frozen=True)
+class LatePolicy:
+    """How a late submission loses points.
+
+    `none`: no penalty. `percent`: `percent` % of the score per started `per` (day or hour)
+    after the due date and any grace period, at most `cap` %. `cutoff`: zero after the due date
+    (and grace).
+    """
+
+    policy: str = "none"
+    percent: float = 10.0
+    per: str = "day"
+    cap: float = 100.0
+    grace_minutes: float = 0.0
+
+    def check(self) -> LatePolicy:
+        if self.policy not in LATE_POLICIES:
+            raise CourseError(
+                f"late policy {self.policy!r}: choose one of {', '.join(LATE_POLICIES)}"
+            )
+        if self.per not in PERIODS:
+            raise CourseError(f"late penalty per {self.per!r}: choose day or hour")
+        for name in ("percent", "cap"):
+            value = getattr(self, name)
+            if not (isinstance(value, int | float) and 0 <= value <= 100):
+                raise CourseError(f"late penalty {name} {value!r}: a number from 0 to 100")
+        if not (isinstance(self.grace_minutes, int | float) and self.grace_minutes >= 0):
+            raise CourseError(f"grace minutes {self.grace_minutes!r}: a number, 0 or more")
+        return self
+
+    def fraction(self, late_seconds: float) -> float:
+        """The share of the score taken for a submission `late_seconds` after the due date."""
+        late = late_seconds - 60 * self.grace_minutes
+        if late <= 0 or self.policy == "none":
+            return 0.0
+        if self.policy == "cutoff":
+            return 1.0
+        periods = math.ceil(late / PERIODS[self.per])
+        return min(self.cap, self.percent * periods) / 100
+
+    def describe(self) -> str:
+        grace = f" after {self.grace_minutes:g} minutes of grace" if self.grace_minutes else ""
+        if self.policy == "none":
+            return "no late penalty"
+        if self.policy == "cutoff":
+            return f"zero points for a late submission{grace}"
+        return f"{self.percent:g}% per started {self.per} late{grace}, at most {self.cap:g}%"
+
+
+@dataclass(frozen=True)
+class CourseSettings:
+    exchange: str | None = None  # nbgrader's exchange root; None: <course-dir>/exchange
+    timezone: str = "UTC"  # due dates are given and shown in this zone
+    counts: str = "last-on-time"  # which submission counts when a student resubmits
+    site_url: str = "http://127.0.0.1:8000/"  # the course website; the notebooks link to it
+    late: LatePolicy = field(default_factory=LatePolicy)
+
+    def check(self) -> CourseSettings:
+        zone(self.timezone)
+        if self.counts not in COUNTS:
+            raise CourseError(f"counts {self.counts!r}: choose one of {', '.join(COUNTS)}")
+        if self.exchange is not None and not Path(self.exchange).is_absolute():
+            raise CourseError(f"exchange {self.exchange!r}: give an absolute path")
+        if not self.site_url.startswith(("http://", "https://")):
+            raise CourseError(f"site_url {self.site_url!r}: give the website's http(s) address")
+        self.late.check()
+        return self
+
+    @classmethod
+    def load(cls, course_root: Path) -> CourseSettings:
+        path = Path(course_root) / SETTINGS_FILE
+        if not path.is_file():
+            return cls()
+        try:
+            data = tomllib.loads(path.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as error:
+            raise CourseError(f"cannot read {path}: {error}") from None
+        late = data.pop("late", {})
+        known = {f for f in cls.__dataclass_fields__ if f != "late"}
+        unknown = (set(data) - known) | (set(late) - set(LatePolicy.__dataclass_fields__))
+        if unknown:
+            raise CourseError(f"{path}: unknown setting {', '.join(sorted(unknown))}")
+        try:
+            return cls(**data, late=LatePolicy(**late)).check()
+        except (TypeError, CourseError) as error:
+            raise CourseError(f"{path}: {error}") from None
+
+    def save(self, course_root: Path) -> Path:
+        self.check()
+        path = Path(course_root) / SETTINGS_FILE
+        top = {k: v for k, v in asdict(self).items() if k != "late" and v is not None}
+        lines = ["# This class's settings; `rnn-course configure` writes them (see the README)."]
+        lines += [f"{key} = {_toml(value)}" for key, value in top.items()]
+        lines += ["", "[late]"]
+        lines += [f"{key} = {_toml(value)}" for key, value in asdict(self.late).items()]
+        temporary = path.with_suffix(".tmp")
+        temporary.write_text("\n".join(lines) + "\n", encoding="utf-8")
+        temporary.replace(path)
+        return path
+
+    def updated(self, **changes: object) -> CourseSettings:
+        late = {k: changes.pop(k) for k in list(changes) if k in LatePolicy.__dataclass_fields__}
+        late = {k: v for k, v in late.items() if v is not None}
+        return replace(
+            self,
+            late=replace(self.late, **late),
+            **{k: v for k, v in changes.items() if v is not None},
+        ).check()
+
+
+def zone(name: str) -> zoneinfo.ZoneInfo:
+    """The IANA time zone `name` (Europe/Paris), or one line saying it does not exist."""
+    try:
+        return zoneinfo.ZoneInfo(name)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        raise CourseError(
+            f"unknown time zone {name!r}: use an IANA name such as Europe/Paris or UTC"
+        ) from None
+
+
+def _toml(value: object) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return repr(float(value)) if isinstance(value, float) else str(value)
+    return json.dumps(str(value), ensure_ascii=False)  # a TOML basic string

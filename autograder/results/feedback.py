@@ -1,0 +1,207 @@
+"""Per-student feedback pages: which tasks passed, which check failed and why.
+
+Built only from trusted data (the grader's verdicts, the gradebook and the student's own
+answers), never from the autograded notebook: that one holds the hidden tests and their
+tracebacks. A failing hidden check is described by its number and a reason in fixed words
+(wrong shape, how many values differ, which exception), never by its code or expected values;
+nothing the student's code printed is shown, so it cannot carry hidden tests out either.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import jinja2
+from nbgrader.api import Gradebook, MissingEntry
+from tqdm import tqdm
+
+from autograder.course.deadlines import due_date, shown_time
+from autograder.course.folder import ASSIGNMENT, Course
+from autograder.errors import CourseError
+from autograder.grading.run import plan_assignment, read_states
+from autograder.intake.submitted import intake_record
+from autograder.results.scores import graded_score, student_lateness
+
+TEMPLATE = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined).from_string(
+    """<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Feedback: {{ assignment }} / {{ notebook }} ({{ student }})</title>
+<style>
+body { font-family: system-ui, sans-serif; max-width: 60rem; margin: 2rem auto; padding: 0 1rem; }
+table { border-collapse: collapse; width: 100%; } td, th { border-bottom: 1px solid #ddd;
+padding: .4rem; text-align: left; vertical-align: top; } .pass { color: #1a7f37; }
+.fail { color: #cf222e; } pre { background: #f6f8fa; padding: .6rem; overflow-x: auto; }
+</style></head><body>
+<h1>{{ notebook }}</h1>
+<p>Student <b>{{ student }}</b>, assignment <b>{{ assignment }}</b>:
+<b>{{ "%g" % score }}</b> of {{ "%g" % max_score }} points{% if pending %}
+(written answers still to be graded by hand){% endif %}.</p>
+{% if submitted_at %}<p>Submitted {{ submitted_at }}{% if late_by %}, <span class="fail">late by
+{{ late_by }}</span>: the late policy ({{ policy }}) takes {{ "%g" % (fraction * 100) }} % of your
+score, {{ "%g" % penalty }} points on this notebook{% else %}, on time{% endif %}.{% if note %}
+({{ note }}){% endif %}</p>{% endif %}
+{% if problems %}<p class="fail">Problems while grading: {{ problems | join("; ") }}</p>{% endif %}
+{% if notes %}<p>Notes on your submission: {{ notes | join("; ") }}.</p>{% endif %}
+<h2>Tasks</h2>
+<table><tr><th>Task</th><th>Points</th><th>Result</th></tr>
+{% for task in tasks %}<tr><td><code>{{ task.name }}</code></td>
+<td>{{ "%g" % task.score }} / {{ "%g" % task.max_score }}</td>
+<td class="{{ 'pass' if task.passed else 'fail' }}">{{ task.result }}{% if task.adjusted %}
+(points set by your instructor){% endif %}</td></tr>
+{% endfor %}</table>
+{% for task in tasks %}{% if task.code is not none %}
+<h3>Your answer: <code>{{ task.name }}</code></h3>
+{% if task.error %}<p class="fail">Running it raised {{ task.error }}.</p>{% endif %}
+<pre>{{ task.code }}</pre>{% if task.comment %}<p>Comment: {{ task.comment }}</p>{% endif %}
+{% endif %}{% endfor %}
+{% for answer in written %}<h3>Written answer <code>{{ answer.name }}</code>:
+{% if answer.score is none %}not graded yet{% else %}{{ "%g" % answer.score }} / {{
+"%g" % answer.max_score }}{% endif %}</h3>
+<pre>{{ answer.text }}</pre>{% if answer.comment %}<p>Comment: {{ answer.comment }}</p>{% endif %}
+{% endfor %}
+</body></html>
+"""
+)
+
+
+def _result(task: dict, visible_labels: dict[int, str | None]) -> str:
+    if task["reason"] == "passed":
+        return "passed"
+    number = task.get("failed_check")
+    if number is None:
+        return task["reason"]
+    if task.get("hidden"):
+        return f"a hidden test (check {number}) failed: {task['reason']}"
+    label = visible_labels.get(number)
+    about = f" ({label})" if label else ""
+    return f"visible check {number}{about} failed: {task['reason']}"
+
+
+def write_feedback(
+    course: Course, students: list[str] | None = None, assignment: str = ASSIGNMENT
+) -> list[Path]:
+    """feedback/<student>/<assignment>/<notebook>.html for every graded student."""
+    states = read_states(course, assignment)
+    if students:
+        unknown = [s for s in students if s not in states]
+        if unknown:
+            raise CourseError(f"not graded yet: {', '.join(unknown)}; run autograde first")
+        states = {s: states[s] for s in students}
+    if not states:
+        raise CourseError("no graded submissions: run `rnn-course autograde` first")
+    plans = plan_assignment(course, assignment)
+    due = due_date(course, assignment)
+    written = []
+    with Gradebook(course.db_url) as gradebook:
+        for student, state in tqdm(states.items(), desc="writing feedback", unit="student"):
+            target = course.folder("feedback", student, assignment)
+            target.mkdir(parents=True, exist_ok=True)
+            timing = _timing(course, student, assignment, due, state)
+            for plan in plans:
+                result = state.get("notebooks", {}).get(plan.name)
+                if result is None:
+                    continue
+                page = _page(gradebook, student, assignment, plan, result, course, timing)
+                path = target / f"{plan.name}.html"
+                path.write_text(page)
+                written.append(path)
+    return written
+
+
+def _timing(course: Course, student: str, assignment: str, due, state: dict) -> dict:
+    """When the submission was made, and what the late policy takes, for the page's header."""
+    found = student_lateness(course, student, assignment, due)
+    record = intake_record(course.folder("submitted", student, assignment))
+    return {
+        "submitted_at": shown_time(found.submitted_at, course.settings.timezone),
+        "late_by": found.late_by,
+        "fraction": found.fraction,
+        "policy": course.settings.late.describe(),
+        "note": record.get("note"),
+        # what the grader noticed: a misnamed notebook matched by its answers, a doubled cell
+        "grading_notes": list(state.get("notes", [])),
+    }
+
+
+def _page(gradebook, student, assignment, plan, result, course, timing) -> str:
+    autograded = course.folder("autograded", student, assignment) / f"{plan.name}.ipynb"
+    answers, texts = _own_answers(autograded)
+    tasks, score, max_score = [], 0.0, 0.0
+    for grade_id, task in result["tasks"].items():
+        labels = {c.number: c.label for c in plan.tasks[grade_id].checks}
+        name = plan.tasks[grade_id].answer or grade_id
+        grade = _find(gradebook.find_grade, grade_id, plan.name, assignment, student)
+        # the formgrader's score wins over the tests' one, as in nbgrader's own totals
+        points = graded_score(grade) if grade else task["score"]
+        remark = _find(gradebook.find_comment, name, plan.name, assignment, student)
+        tasks.append(
+            {
+                "name": name,
+                "score": points,
+                "max_score": task["max_score"],
+                "passed": task["reason"] == "passed",
+                "result": _result(task, labels),
+                "adjusted": points != task["score"],
+                "comment": remark.comment if remark else None,
+                "code": answers.get(name),
+                "error": result.get("errors", {}).get(name),
+            }
+        )
+        score += points
+        max_score += task["max_score"]
+    notes, pending = [], False
+    for grade_id in plan.written:
+        grade = _find(gradebook.find_grade, grade_id, plan.name, assignment, student)
+        remark = _find(gradebook.find_comment, grade_id, plan.name, assignment, student)
+        comment = remark.comment if remark else None
+        manual = grade.manual_score if grade else None
+        pending = pending or manual is None
+        max_score += grade.max_score if grade else 0.0
+        score += manual or 0.0
+        notes.append(
+            {
+                "name": grade_id,
+                "text": texts.get(grade_id, ""),
+                "score": manual,
+                "max_score": grade.max_score if grade else 0.0,
+                "comment": comment,
+            }
+        )
+    return TEMPLATE.render(
+        **{key: value for key, value in timing.items() if key != "grading_notes"},
+        penalty=round(score * timing["fraction"], 6),
+        student=student,
+        assignment=assignment,
+        notebook=plan.name,
+        score=score,
+        max_score=max_score,
+        pending=pending,
+        problems=result.get("problems", []),
+        notes=timing["grading_notes"],
+        tasks=tasks,
+        written=notes,
+    )
+
+
+def _find(lookup, *key):
+    """A gradebook row, or None where the submission predates the cell (e.g. a missing notebook)."""
+    try:
+        return lookup(*key)
+    except MissingEntry:
+        return None
+
+
+def _own_answers(autograded: Path) -> tuple[dict[str, str], dict[str, str]]:
+    """The student's answer cells (code and written) from the instructor's graded copy."""
+    import nbformat
+
+    if not autograded.is_file():
+        return {}, {}
+    notebook = nbformat.read(autograded, as_version=4)
+    code, text = {}, {}
+    for cell in notebook.cells:
+        meta = cell.get("metadata", {}).get("nbgrader", {})
+        if meta.get("solution"):
+            (code if cell.cell_type == "code" else text)[meta["grade_id"]] = cell.source
+    return code, text
