@@ -122,6 +122,58 @@ for fd in range(3, 64):
         pass
 """
 
+# records the trusted side must parse without crashing: numbers no float holds, an array shape
+# of 2**70 elements, and a line of 200,000 opening brackets (a recursion bomb for a JSON parser)
+UNDECODABLE_RECORDS = """import json, os
+huge = '9' * 400
+lines = [
+    '{"event": "check", "cell": %d, "kind": "close", "number": 1, "value": '
+    '{"t": "float", "v": %s}, "rtol": 1, "atol": 1}' % (cell, huge)
+    for cell in range(12)
+] + [
+    json.dumps({'event': 'check', 'cell': cell, 'kind': 'equal', 'number': 1, 'rtol': 0,
+                'atol': 0, 'value': {'t': 'array', 'dtype': '<f8', 'shape': [2**70],
+                                     'data': ''}})
+    for cell in range(12)
+] + ['[' * 200_000, '{"event": "end", "cell": ' + huge + '}']
+for fd in range(3, 64):
+    try:
+        os.write(fd, ('\\n'.join(lines) + '\\n').encode())
+    except OSError:
+        pass
+"""
+# the hidden tests of the next task, found in the runner's memory and smuggled out as the name
+# of an exception (feedback shows the names of exceptions answers raise)
+SMUGGLE_HIDDEN_TESTS = """import gc
+def texts():
+    for o in gc.get_objects():
+        if isinstance(o, dict):
+            yield from (v for v in o.values() if isinstance(v, str))
+        elif isinstance(o, list):
+            yield from (v for v in o if isinstance(v, str))
+found = next(s for s in texts() if 'default_rng(20263)' in s)
+start = found.index('default_rng(20263)')
+Smuggled = type(found[start:start + 60], (Exception,), {})
+def clip_by_global_norm(grads, max_norm):
+    raise Smuggled()
+"""
+# end records with 80 MB of made-up output each, three times: the grader must not hold them
+FORGED_FLOOD = """import json, os
+flood = json.dumps({'event': 'end', 'cell': 5, 'error': None, 'output': 'x' * 80_000_000})
+for _ in range(3):
+    for fd in range(3, 64):
+        try:
+            os.write(fd, (flood + '\\n').encode())
+        except OSError:
+            pass
+"""
+
+
+def lone_surrogate_in_written_answer(notebook: dict) -> None:
+    for cell in _cells(notebook, "ex1_written"):
+        cell["source"] = "My answer \ud800 has a lone surrogate \udfff in it."
+
+
 ATTACKS = [
     Attack("infinite_loop", "while True:\n    pass" + STUB, reported="timed out"),
     Attack("sleep_forever", "import time\ntime.sleep(10**6)" + STUB, reported="timed out"),
@@ -240,5 +292,33 @@ ATTACKS = [
         raw=lambda data: data.replace(b'"cells"', b'"\xff\xfecells"', 1),
         deserved=NOTHING,
         reported="not UTF-8",
+    ),
+    Attack(
+        "undecodable_records",
+        UNDECODABLE_RECORDS + STUB,
+        reported="report lines could not be read",
+    ),
+    Attack(
+        "smuggle_hidden_tests_in_an_exception_name", SMUGGLE_HIDDEN_TESTS, reported="an exception"
+    ),
+    Attack("flood_of_forged_output", FORGED_FLOOD + STUB, reported="reported too much"),
+    Attack(
+        "lone_surrogates_printed",
+        "print('\\ud800 and \\udfff')" + STUB,
+        reported="NotImplementedError",
+    ),
+    Attack(
+        "lone_surrogate_in_a_written_answer",
+        edit=lone_surrogate_in_written_answer,
+        answer=STUB,
+        reported="NotImplementedError",
+    ),
+    Attack(
+        "spin_in_many_sessions",
+        "import os, subprocess, sys\n"
+        "spin = 'import os\\nos.setsid()\\nwhile True:\\n    pass'\n"
+        "spinners = [subprocess.Popen([sys.executable, '-c', spin]) for _ in range(24)]\n"
+        "import time\ntime.sleep(3)" + STUB,
+        reported="NotImplementedError",
     ),
 ]

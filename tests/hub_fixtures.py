@@ -35,7 +35,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import requests
-from conftest import ROOT, free_port
+from helpers.commands import ROOT
+from helpers.servers import free_port
 
 DEBIAN_PYTHON = Path("/usr/bin/python3.11")
 MARK = "rnn-course hub test account"  # GECOS of every account the tests make
@@ -44,7 +45,6 @@ COURSE_ID = "rnn-course"
 HUB_START_SECONDS = 90
 SERVER_START_SECONDS = 120
 REQUEST_SECONDS = 300  # a validation runs the notebook (TensorFlow's import included)
-
 
 # --- an environment every user can run --------------------------------------------------------
 

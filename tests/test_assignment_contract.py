@@ -7,7 +7,7 @@ import ast
 import nbformat
 import pytest
 from assignment_mutants import MUTANTS
-from conftest import solution_cells, source_notebooks
+from helpers.assignment import solution_cells, source_notebooks
 
 # grade_id of each solution cell → the one name it must define (the contract table)
 CONTRACT = {

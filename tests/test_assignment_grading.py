@@ -12,15 +12,15 @@ from pathlib import Path
 
 import pytest
 from assignment_mutants import MUTANTS, Mutant
-from benchmarks.stock_nbgrader import autograde
-from conftest import solution_cells, source_notebooks, write_variant
+from benchmarks.stock_nbgrader import autograde as stock_autograde
+from helpers.assignment import solution_cells, source_notebooks, write_variant
 
 from autograder.course.folder import Course
 from autograder.course.release import release
-from autograder.grading.run import grade_class
+from autograder.grading.autograde import autograde
 from autograder.intake.submitted import submit
 from autograder.results.scores import cell_scores
-from autograder.sandbox.bubblewrap import Limits
+from autograder.sandbox.engine import Limits
 
 pytestmark = pytest.mark.slow
 
@@ -43,7 +43,7 @@ def graded_course(released_course) -> Course:
     submit(
         released_course, "untouched", sorted(released_course.folder("release", ".").glob("*.ipynb"))
     )
-    outcomes = autograde(released_course, ["reference", "untouched"])
+    outcomes = stock_autograde(released_course, ["reference", "untouched"])
     assert outcomes == {"reference": "ok", "untouched": "ok"}
     return released_course
 
@@ -91,7 +91,7 @@ def graded_mutants(tmp_path_factory) -> Course:
             {mutant.grade_id: mutant.apply(source)},
         )
         submit(course, student_of(mutant), [variant])
-    grade_class(course, workers=2, limits=Limits(cell_seconds=45, notebook_seconds=300))
+    autograde(course, workers=2, limits=Limits(cell_seconds=45, notebook_seconds=300))
     return course
 
 

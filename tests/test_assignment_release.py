@@ -7,7 +7,8 @@ import subprocess
 import zipfile
 
 import nbformat
-from conftest import ASSIGNMENT_SOURCE, rnn_course, source_notebooks
+from helpers.assignment import ASSIGNMENT_SOURCE, source_notebooks
+from helpers.commands import rnn_course
 
 from autograder.course.release import find_leaks
 

@@ -18,7 +18,9 @@ import nbformat
 import numpy as np
 import pytest
 from bs4 import BeautifulSoup
-from conftest import LOCAL_HOSTS, build_book, source_notebooks, toc_pages
+from helpers.assignment import source_notebooks
+from helpers.book import build_book, toc_pages
+from helpers.servers import LOCAL_HOSTS
 from nbclient import NotebookClient
 
 from autograder.course.release import find_leaks

@@ -13,7 +13,8 @@ import threading
 from pathlib import Path
 
 import pytest
-from conftest import rnn_course, source_notebooks
+from helpers.assignment import source_notebooks
+from helpers.commands import rnn_course
 
 from autograder.course.deadlines import set_due_date
 from autograder.course.folder import Course
@@ -28,11 +29,8 @@ as_root = [
 
 
 @pytest.fixture
-def course(released_course, tmp_path) -> Course:
-    """A released course of its own, with an empty inbound folder as nbgrader makes it."""
-    course = Course.open(tmp_path / "course")
-    (course.root / "release").symlink_to(released_course.root / "release")
-    shutil.copyfile(released_course.gradebook, course.gradebook)
+def course(course) -> Course:
+    """The test's own course, with an empty inbound folder as nbgrader makes it."""
     inbound = Path(inbound_folder(course))
     inbound.mkdir(parents=True)
     inbound.chmod(0o733)

@@ -5,6 +5,7 @@ unreachable scheduler and a worker without bubblewrap are one line each."""
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import os
 import re
@@ -17,7 +18,10 @@ from pathlib import Path
 
 import pytest
 from assignment_mutants import MUTANTS
-from conftest import free_port, rnn_course, solution_cells, source_notebooks, write_variant
+from helpers import commands
+from helpers.assignment import solution_cells, source_notebooks, write_variant
+from helpers.commands import rnn_course
+from helpers.servers import free_port
 
 from autograder.course.folder import Course
 from autograder.course.release import release
@@ -33,23 +37,57 @@ def dask_command(*args: str) -> list[str]:
     return [str(Path(sys.executable).with_name("dask")), *args]
 
 
-class Cluster:
-    """A scheduler and its workers, each its own process, as on separate machines."""
+@pytest.fixture(scope="module")
+def certificates(tmp_path_factory) -> Path:
+    """The cluster's certificates, made as the README says: `rnn-course dask-certificates`."""
+    folder = tmp_path_factory.mktemp("tls") / "certificates"
+    subprocess.run(rnn_course("dask-certificates", "--out", folder), check=True, timeout=120)
+    return folder
 
-    def __init__(self, workers: int, env: dict | None = None):
+
+def tls(folder: Path, role: str) -> list[str]:
+    return [
+        "--tls-ca-file",
+        str(folder / "ca.pem"),
+        "--tls-cert",
+        str(folder / f"{role}.pem"),
+        "--tls-key",
+        str(folder / f"{role}-key.pem"),
+    ]
+
+
+class Cluster:
+    """A scheduler and its workers, each its own process, as on separate machines, speaking
+    TLS with the course's certificates (or plain TCP, where a test says so)."""
+
+    def __init__(self, workers: int, certificates: Path | None, env: dict | None = None):
         self.port = free_port()
-        self.address = f"tcp://127.0.0.1:{self.port}"
+        self.certificates = certificates
+        protocol = "tls" if certificates else "tcp"
+        self.address = f"{protocol}://127.0.0.1:{self.port}"
+        secure = ["--protocol", "tls", *tls(certificates, "scheduler")] if certificates else []
         self.scheduler = subprocess.Popen(
             dask_command(
-                "scheduler", "--host", "127.0.0.1", "--port", str(self.port), "--no-dashboard"
+                "scheduler",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(self.port),
+                "--no-dashboard",
+                *secure,
             ),
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
+            start_new_session=True,
         )
         self.workers: list[subprocess.Popen] = []
-        for number in range(workers):
-            self.add_worker(f"w{number}", env)
-        self.wait_for(workers)
+        try:
+            for number in range(workers):
+                self.add_worker(f"w{number}", env)
+            self.wait_for(workers)
+        except BaseException:
+            self.stop()
+            raise
 
     def add_worker(self, name: str, env: dict | None = None) -> subprocess.Popen:
         worker = subprocess.Popen(
@@ -65,6 +103,7 @@ class Cluster:
                 name,
                 "--memory-limit",
                 "0",
+                *(tls(self.certificates, "worker") if self.certificates else []),
             ),
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
@@ -74,18 +113,30 @@ class Cluster:
         self.workers.append(worker)
         return worker
 
+    @property
+    def options(self) -> list[str]:
+        """What `rnn-course autograde` is given to grade on this cluster."""
+        if self.certificates:
+            return ["--scheduler", self.address, "--tls-folder", str(self.certificates)]
+        return ["--scheduler", self.address, "--allow-plain-tcp"]
+
     def wait_for(self, count: int) -> None:
         from distributed import Client
 
-        with Client(self.address, timeout=60) as client:
-            client.wait_for_workers(count, timeout=120)
+        from autograder.sandbox.dask_tls import client_security
+
+        security = client_security(self.certificates) if self.certificates else None
+        with Client(self.address, timeout=60, security=security) as client:
+            if count:
+                client.wait_for_workers(count, timeout=120)
 
     def stop(self) -> None:
         for worker in self.workers:  # a worker and the process it starts for its tasks
             if worker.poll() is None:
                 os.killpg(worker.pid, signal.SIGKILL)
                 worker.wait()
-        self.scheduler.kill()
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.scheduler.pid, signal.SIGKILL)
         self.scheduler.wait()
 
 
@@ -159,38 +210,78 @@ def local_scores(class_folder, tmp_path_factory):
     return scores(graded(course, "--engine", "pool", "--workers", "2"))
 
 
-def test_a_class_graded_through_a_dask_cluster_gets_exactly_the_local_scores(
-    class_folder, local_scores, tmp_path
+def test_a_class_graded_through_a_tls_dask_cluster_gets_exactly_the_local_scores(
+    class_folder, local_scores, tmp_path, certificates
 ):
-    cluster = Cluster(workers=2)
+    cluster = Cluster(workers=2, certificates=certificates)
     try:
         course = copy_course(class_folder, tmp_path / "course")
-        assert scores(graded(course, "--scheduler", cluster.address)) == local_scores
+        assert scores(graded(course, *cluster.options)) == local_scores
     finally:
         cluster.stop()
     assert len(local_scores) == 8
     assert float(local_scores["reference"]["total"]) == 20.0
 
 
-def test_the_default_local_cluster_gets_the_same_scores(class_folder, local_scores, tmp_path):
+def test_the_local_dask_cluster_gets_the_same_scores(class_folder, local_scores, tmp_path):
     course = copy_course(class_folder, tmp_path / "course")
-    assert scores(graded(course)) == local_scores  # the default engine: a Dask LocalCluster
+    assert scores(graded(course, "--engine", "dask")) == local_scores
     assert "a local cluster of" in PRINTED[course] and "dashboard: none" in PRINTED[course]
     # asked for, the local cluster's dashboard is started and its address printed
-    graded(course, "--force", "--student", "reference", "--dashboard")
+    graded(course, "--force", "--student", "reference", "--engine", "dask", "--dashboard")
     assert re.search(r"dashboard: http://127\.0\.0\.1:\d+/status", PRINTED[course])
 
 
-def test_a_worker_killed_mid_class_has_its_work_redone_and_every_student_graded_once(
-    class_folder, local_scores, tmp_path
+def test_a_plain_tcp_scheduler_is_refused_unless_the_instructor_says_the_network_is_theirs(
+    class_folder, tmp_path
 ):
-    cluster = Cluster(workers=2)
+    course = copy_course(class_folder, tmp_path / "course")
+    address = f"tcp://127.0.0.1:{free_port()}"
+    finished = subprocess.run(
+        rnn_course("autograde", "--course-dir", course, "--scheduler", address),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    line = one_line(finished)
+    assert "plain, unauthenticated TCP" in line and "--allow-plain-tcp" in line
+    # with the opt-out, a plain-TCP cluster grades (the student below gets the local scores)
+    cluster = Cluster(workers=1, certificates=None)
+    try:
+        options = [*cluster.options, "--student", "reference"]
+        rows = graded(course, *options)
+        assert float(rows["reference"]["total"]) == 20.0
+        assert "speaks plain TCP" in PRINTED[course]
+    finally:
+        cluster.stop()
+
+
+def test_a_client_without_the_course_certificate_cannot_reach_the_scheduler(certificates, tmp_path):
+    """The scheduler requires a certificate its CA signed: another CA's client is refused."""
+    from distributed import Client
+
+    from autograder.sandbox.dask_tls import client_security, make_certificates
+
+    cluster = Cluster(workers=0, certificates=certificates)  # it answers its own clients
+    stranger = tmp_path / "stranger"
+    make_certificates(stranger)
+    try:
+        with pytest.raises((OSError, TimeoutError)):
+            Client(cluster.address, timeout=10, security=client_security(stranger))
+        with pytest.raises((OSError, TimeoutError)):  # and no client at all without TLS
+            Client(cluster.address.replace("tls://", "tcp://"), timeout=10)
+    finally:
+        cluster.stop()
+
+
+def test_a_worker_killed_mid_class_has_its_work_redone_and_every_student_graded_once(
+    class_folder, local_scores, tmp_path, certificates
+):
+    cluster = Cluster(workers=2, certificates=certificates)
     try:
         course = copy_course(class_folder, tmp_path / "course")
         grader = subprocess.Popen(
-            rnn_course(
-                "autograde", "--course-dir", course, *LIMITS, "--scheduler", cluster.address
-            ),
+            rnn_course("autograde", "--course-dir", course, *LIMITS, *cluster.options),
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
@@ -222,17 +313,16 @@ def test_a_worker_killed_mid_class_has_its_work_redone_and_every_student_graded_
 
 
 def one_line(finished: subprocess.CompletedProcess) -> str:
-    assert finished.returncode == 1 and "Traceback" not in finished.stderr, finished.stderr
-    (line,) = [ln for ln in finished.stderr.strip().splitlines() if ln.startswith("error:")]
-    return line
+    return commands.one_line(finished, only=False)  # progress bars may come before it
 
 
-def test_an_unreachable_scheduler_is_one_line(class_folder, tmp_path):
-    course = copy_course(class_folder, tmp_path / "course")
+def test_an_unreachable_scheduler_is_one_line(class_folder, tmp_path, certificates):
+    course, certs = copy_course(class_folder, tmp_path / "course"), certificates
     started = time.monotonic()
+    address = f"tls://127.0.0.1:{free_port()}"
     finished = subprocess.run(
         rnn_course(
-            "autograde", "--course-dir", course, "--scheduler", f"tcp://127.0.0.1:{free_port()}"
+            "autograde", "--course-dir", course, "--scheduler", address, "--tls-folder", certs
         ),
         capture_output=True,
         text=True,
@@ -243,10 +333,10 @@ def test_an_unreachable_scheduler_is_one_line(class_folder, tmp_path):
     assert time.monotonic() - started < 90
 
 
-def test_a_worker_without_bubblewrap_refuses_to_grade(class_folder, tmp_path):
+def test_a_worker_without_bubblewrap_refuses_to_grade(class_folder, tmp_path, certificates):
     """Its PATH has no bwrap: it must not run student code unsandboxed."""
     venv_bin = str(Path(sys.executable).parent)
-    cluster = Cluster(workers=1, env=os.environ | {"PATH": venv_bin})
+    cluster = Cluster(workers=1, certificates=certificates, env=os.environ | {"PATH": venv_bin})
     try:
         course = copy_course(class_folder, tmp_path / "course")
         finished = subprocess.run(
@@ -257,8 +347,7 @@ def test_a_worker_without_bubblewrap_refuses_to_grade(class_folder, tmp_path):
                 *LIMITS,
                 "--student",
                 "reference",
-                "--scheduler",
-                cluster.address,
+                *cluster.options,
             ),
             capture_output=True,
             text=True,
@@ -272,7 +361,7 @@ def test_a_worker_without_bubblewrap_refuses_to_grade(class_folder, tmp_path):
 
 
 def test_a_worker_whose_sandbox_cannot_start_stops_the_class_instead_of_zeroing_it(
-    class_folder, tmp_path
+    class_folder, tmp_path, certificates
 ):
     """bubblewrap is there but refused (as where user namespaces are off): the worker's trial
     run says so before any student's notebook runs."""
@@ -283,13 +372,11 @@ def test_a_worker_whose_sandbox_cannot_start_stops_the_class_instead_of_zeroing_
     )
     (refused / "bwrap").chmod(0o755)
     path = f"{refused}:{Path(sys.executable).parent}:/usr/bin:/bin"
-    cluster = Cluster(workers=1, env=os.environ | {"PATH": path})
+    cluster = Cluster(workers=1, certificates=certificates, env=os.environ | {"PATH": path})
     try:
         course = copy_course(class_folder, tmp_path / "course")
         finished = subprocess.run(
-            rnn_course(
-                "autograde", "--course-dir", course, *LIMITS, "--scheduler", cluster.address
-            ),
+            rnn_course("autograde", "--course-dir", course, *LIMITS, *cluster.options),
             capture_output=True,
             text=True,
             timeout=SECONDS,
@@ -303,13 +390,13 @@ def test_a_worker_whose_sandbox_cannot_start_stops_the_class_instead_of_zeroing_
 
 
 def test_a_remote_workers_fallback_to_fresh_sandboxes_is_said_once(caplog):
-    from autograder.sandbox import bubblewrap as sandbox
     from autograder.sandbox.dask_engine import DaskEngine
+    from autograder.sandbox.engine import RunResult
 
     engine = object.__new__(DaskEngine)  # what settling a remote worker's result needs
     engine.cluster, engine._fallbacks_said = None, set()
     for _ in range(3):
-        engine._say_fallback(sandbox.RunResult(fallback="mount_setattr is not available"))
-    engine._say_fallback(sandbox.RunResult())
+        engine._say_fallback(RunResult(fallback="mount_setattr is not available"))
+    engine._say_fallback(RunResult())
     said = [r.getMessage() for r in caplog.records if "sandbox of their own" in r.getMessage()]
     assert len(said) == 1 and "mount_setattr is not available" in said[0]

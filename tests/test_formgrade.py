@@ -16,29 +16,21 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from conftest import (
-    formgrader_api as api,
-)
-from conftest import (
-    free_port,
-    rnn_course,
-    source_notebooks,
-    start_serving,
-    stop_with_ctrl_c,
-    wait_for_printed,
-    write_variant,
-)
+from helpers.assignment import source_notebooks, write_variant
+from helpers.commands import rnn_course
+from helpers.servers import formgrader_api as api
+from helpers.servers import free_port, start_serving, stop_with_ctrl_c, wait_for_printed
 
 from autograder.course.folder import ASSIGNMENT, Course
 from autograder.course.release import release
 from autograder.errors import CourseError
-from autograder.grading.run import grade_class
+from autograder.grading.autograde import autograde
 from autograder.intake.submitted import submit
 from autograder.results.export import export_csv
 from autograder.results.feedback import write_feedback
 from autograder.results.formgrade import start_formgrader
 from autograder.results.report import write_report
-from autograder.sandbox.bubblewrap import Limits
+from autograder.sandbox.engine import Limits
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("formgrade")]
 
@@ -66,7 +58,7 @@ def course(tmp_path_factory) -> Course:
     folder = tmp_path_factory.mktemp("alice")
     notebooks = [write_variant(p, folder / p.name, OWN_WORDS) for p in source_notebooks()]
     submit(course, STUDENT, notebooks)
-    results = grade_class(course, workers=2, limits=LIMITS)
+    results = autograde(course, workers=2, limits=LIMITS)
     assert results[STUDENT].status == "ok", results[STUDENT]
     return course
 
@@ -182,7 +174,7 @@ def test_the_formgrader_shows_the_students_own_answers_not_the_reference(
 
 
 def test_a_forced_regrade_keeps_what_the_instructor_entered(course, graded_by_hand):
-    results = grade_class(course, [STUDENT], workers=2, limits=LIMITS, force=True)
+    results = autograde(course, [STUDENT], workers=2, limits=LIMITS, force=True)
     assert not results[STUDENT].skipped and results[STUDENT].status == "ok"
     assert exported_row(course) == graded_by_hand["row"]
 

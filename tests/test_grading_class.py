@@ -16,17 +16,21 @@ from pathlib import Path
 import nbformat
 import pytest
 from adversarial_submissions import ATTACKS, EARNED, NOTEBOOK, Attack
-from conftest import solution_cells, source_notebooks
+from helpers.assignment import solution_cells, source_notebooks
 
 from autograder.course.folder import Course
 from autograder.course.release import release
-from autograder.grading.run import grade_class, read_states
+from autograder.grading.autograde import autograde
+from autograder.grading.state import read_states
 from autograder.intake.submitted import submit
 from autograder.results.export import columns, export_csv
 from autograder.results.feedback import write_feedback
 from autograder.results.report import write_report
 from autograder.results.scores import cell_scores
-from autograder.sandbox.bubblewrap import Limits
+from autograder.sandbox.engine import Limits
+
+# what follows `default_rng(20263)` in the next task's hidden tests: the smuggler's loot
+HIDDEN_SOURCE = "_grads = [_rng.normal(size=(4, 3))"
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("class")]
 
@@ -85,7 +89,7 @@ def graded(tmp_path_factory):
     unusable.mkdir(parents=True)
     (unusable / f"{NOTEBOOK}.ipynb").write_bytes(source_notebooks()[0].read_bytes())
     before = snapshot(course)
-    results = grade_class(course, workers=2, limits=LIMITS)
+    results = autograde(course, workers=2, limits=LIMITS)
     assert snapshot(course) == before, "grading changed a submitted file"
     return course, results
 
@@ -247,9 +251,9 @@ def test_regrading_gives_identical_scores(graded):
     course, _ = graded
     names = ["honest-reference", "honest-partial"]
     before = {name: auto_scores(course, name) for name in names}
-    unchanged = grade_class(course, names, workers=2, limits=LIMITS)
+    unchanged = autograde(course, names, workers=2, limits=LIMITS)
     assert all(r.skipped for r in unchanged.values()), "unchanged submissions are not regraded"
-    regraded = grade_class(course, names, workers=2, limits=LIMITS, force=True)
+    regraded = autograde(course, names, workers=2, limits=LIMITS, force=True)
     assert not any(r.skipped for r in regraded.values())
     assert {name: auto_scores(course, name) for name in names} == before
 
@@ -259,3 +263,39 @@ def test_submissions_are_never_modified(graded):
     for path in source_notebooks():
         submitted = course.folder("submitted", "honest-reference") / path.name
         assert submitted.read_bytes() == path.read_bytes()
+
+
+def named(name: str) -> str:
+    return student(next(a for a in ATTACKS if a.name == name))
+
+
+def test_nothing_a_run_computes_carries_hidden_tests_out(graded):
+    """An exception named with hidden test source found in the runner's memory: its name is
+    shown as a fixed word, in the grading record and on the feedback page (what the cells
+    printed, tracebacks included, stays in the instructor's graded copy)."""
+    course, _ = graded
+    smuggler = named("smuggle_hidden_tests_in_an_exception_name")
+    record = json.dumps(read_states(course)[smuggler])
+    pages = write_feedback(course, [smuggler])
+    assert "an exception" in record
+    for text in [record, *(html.unescape(page.read_text()) for page in pages)]:
+        assert HIDDEN_SOURCE not in text
+
+
+def test_lone_surrogates_are_stored_and_shown_as_replacement_characters(graded):
+    course, _ = graded
+    for name in ("lone_surrogates_printed", "lone_surrogate_in_a_written_answer"):
+        state = read_states(course)[named(name)]
+        assert "copy could not be written" not in state["status"], state["status"]
+        graded_copy = course.folder("autograded", named(name)) / f"{NOTEBOOK}.ipynb"
+        nbformat.read(graded_copy, as_version=4)  # a valid UTF-8 notebook
+        (page,) = [p for p in write_feedback(course, [named(name)]) if NOTEBOOK in p.name]
+        assert "\ufffd" in page.read_text(encoding="utf-8") or name.endswith("printed")
+
+
+def test_a_flood_of_forged_output_is_stopped_not_kept(graded):
+    course, _ = graded
+    state = read_states(course)[named("flood_of_forged_output")]
+    assert "reported too much" in state["status"]
+    graded_copy = course.folder("autograded", named("flood_of_forged_output"))
+    assert sum(p.stat().st_size for p in graded_copy.iterdir()) < 2 * 1024**2

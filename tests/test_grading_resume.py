@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import csv
-import datetime as dt
 import os
 import shutil
 import signal
@@ -13,42 +12,20 @@ import time
 from pathlib import Path
 
 import pytest
-from assignment_mutants import MUTANTS
-from conftest import rnn_course, solution_cells, write_variant
+from helpers.classes import make_class
+from helpers.commands import rnn_course
 
 from autograder.course.folder import Course
-from autograder.course.release import release
-from autograder.grading.run import STATE_FILE, grade_class
-from autograder.intake.submitted import submit
+from autograder.grading.autograde import autograde
+from autograder.grading.state import STATE_FILE
 from autograder.results.export import export_csv
-from autograder.sandbox.bubblewrap import Limits
+from autograder.sandbox.engine import Limits
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("resume")]
 
 LIMITS = Limits(cell_seconds=45, notebook_seconds=300)
 NOTEBOOK = "03-rnn-from-scratch"
 STUDENTS = 5
-
-
-# both classes: the same work, submitted at the same time
-SUBMITTED_AT = dt.datetime(2026, 3, 2, 9, 30, tzinfo=dt.UTC)
-
-
-def make_class(root: Path, work: Path) -> Course:
-    """Five students who each submit the from-scratch notebook: the reference and mutants."""
-    course = Course.open(root)
-    release(course)
-    solutions = solution_cells()
-    notebook = solutions["rnn_forward"][0]
-    chosen = [m for m in MUTANTS if solutions[m.grade_id][0] == notebook][: STUDENTS - 1]
-    submit(course, "s0", [notebook], when=SUBMITTED_AT)
-    for number, mutant in enumerate(chosen, start=1):
-        source = solutions[mutant.grade_id][1]
-        variant = write_variant(
-            notebook, work / f"s{number}" / notebook.name, {mutant.grade_id: mutant.apply(source)}
-        )
-        submit(course, f"s{number}", [variant], when=SUBMITTED_AT)
-    return course
 
 
 def rows(course: Course, out: Path) -> list[dict]:
@@ -59,7 +36,7 @@ def rows(course: Course, out: Path) -> list[dict]:
 
 def test_a_killed_class_run_resumes_to_the_uninterrupted_result(tmp_path):
     baseline = make_class(tmp_path / "baseline", tmp_path / "work")
-    grade_class(baseline, workers=2, limits=LIMITS)
+    autograde(baseline, workers=2, limits=LIMITS)
     expected = rows(baseline, tmp_path / "baseline.csv")
 
     course = make_class(tmp_path / "killed", tmp_path / "work")

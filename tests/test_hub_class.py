@@ -36,7 +36,8 @@ import jupyterhub
 import nbformat
 import pytest
 from assignment_mutants import MUTANTS
-from conftest import ROOT, solution_cells
+from helpers.assignment import solution_cells
+from helpers.commands import ROOT
 from hub_fixtures import (
     Account,
     Environment,

@@ -13,7 +13,8 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, free_port
+from helpers.commands import ROOT
+from helpers.servers import free_port
 from traitlets.config.loader import PyFileConfigLoader
 
 from autograder.course.folder import COURSE_ID

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-import shutil
+import datetime as dt
 import subprocess
 import sys
 import zipfile
 from pathlib import Path
 
 import pytest
-from conftest import rnn_course
+from helpers.commands import rnn_course
 
+from autograder.course.deadlines import set_due_date
 from autograder.course.folder import Course
 from autograder.errors import CourseError
 from autograder.intake.lms_import import import_zip, read_roster
@@ -30,15 +31,6 @@ def lms_zip(tmp_path: Path, entries: dict[str, bytes]) -> Path:
         for name, data in entries.items():
             bundle.writestr(zipfile.ZipInfo(name, date_time=(2026, 11, 20, 9, 30, 0)), data)
     return path
-
-
-@pytest.fixture
-def course(released_course, tmp_path) -> Course:
-    """A fresh course folder sharing the released notebooks' names."""
-    course = Course.open(tmp_path / "course")
-    (course.root / "release").symlink_to(released_course.root / "release")
-    shutil.copyfile(released_course.gradebook, course.gradebook)
-    return course
 
 
 def test_moodle_folders_and_canvas_files_land_in_nbgrader_layout(course, tmp_path):
@@ -87,6 +79,28 @@ def test_a_changed_resubmission_needs_replace_and_an_identical_one_is_a_no_op(co
     assert (course.folder("submitted", "alice") / "01-gradients.ipynb").read_bytes() == b"{1}"
     import_zip(course, second, roster(tmp_path), replace=True)
     assert (course.folder("submitted", "alice") / "01-gradients.ipynb").read_bytes() == b"{2}"
+
+
+@pytest.mark.parametrize(
+    "counts, kept", [("last-on-time", b'{"on": "time"}'), ("last", b'{"late": 1}')]
+)
+def test_import_zip_keeps_the_copy_the_class_counts_as_collect_does(course, tmp_path, counts, kept):
+    """Two copies of one notebook, one made by the due date and a later resubmission: the
+    `counts` setting chooses, as it does for collect (by default the on-time one)."""
+    course.settings.updated(counts=counts).save(course.root)
+    set_due_date(course, "rnn", dt.datetime(2026, 11, 20, 12, 0, tzinfo=dt.UTC))
+    archive = tmp_path / "download.zip"
+    with zipfile.ZipFile(archive, "w") as bundle:
+        for name, data, when in [
+            ("alice_12345_01-gradients.ipynb", b'{"on": "time"}', (2026, 11, 20, 11, 0, 0)),
+            ("alice_12345_01-gradients-1.ipynb", b'{"late": 1}', (2026, 11, 21, 9, 0, 0)),
+        ]:
+            bundle.writestr(zipfile.ZipInfo(name, date_time=when), data)
+    summary = import_zip(Course.existing(course.root), archive, roster(tmp_path))
+    assert summary.imported == {"alice": ["01-gradients.ipynb"]}
+    assert (course.folder("submitted", "alice") / "01-gradients.ipynb").read_bytes() == kept
+    (dropped,) = [why for _, why in summary.skipped if "01-gradients.ipynb for alice" in why]
+    assert ("does not count" in dropped) == (counts == "last-on-time"), dropped
 
 
 @pytest.mark.parametrize(

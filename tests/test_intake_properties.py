@@ -26,10 +26,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from autograder import limits, text
 from autograder.course.folder import Course
 from autograder.errors import CourseError
 from autograder.intake import collect as collect_module
-from autograder.intake import lms_import
 from autograder.intake.collect import collect, inbound_folder
 from autograder.intake.lms_import import import_zip
 from autograder.intake.submitted import NewSubmission
@@ -187,8 +187,8 @@ def test_any_archive_is_imported_or_skipped_entry_by_entry_and_nothing_else(
 ):
     with (
         scratch_course(release) as course,
-        mock.patch.object(lms_import, "MAX_ENTRY_BYTES", LIMIT),
-        mock.patch.object(lms_import, "MAX_STUDENT_BYTES", 3 * LIMIT),
+        mock.patch.object(limits, "NOTEBOOK_BYTES", LIMIT),
+        mock.patch.object(limits, "SUBMISSION_BYTES", 3 * LIMIT),
     ):
         roster = course.root.parent / "roster.csv"
         roster.write_text("student_id,lms_id\n" + "".join(f"{s},{i}\n" for i, s in ROSTER.items()))
@@ -204,7 +204,7 @@ def test_any_archive_is_imported_or_skipped_entry_by_entry_and_nothing_else(
             return
         assert outside(course) == watched
         assert_clean(course)
-        shown = Counter(lms_import.shown(n, limit=200) for n in names)
+        shown = Counter(text.shown(n, limit=200) for n in names)
         accounted = Counter([n for n, _ in summary.skipped] + [n for n, _, _ in summary.kept])
         assert accounted == shown
         assert all(why for _, why in summary.skipped)
@@ -268,7 +268,7 @@ def test_any_exchange_is_collected_or_skipped_folder_by_folder_and_nothing_else(
 ):
     with (
         scratch_course(release) as course,
-        mock.patch.object(collect_module, "MAX_NOTEBOOK_BYTES", LIMIT),
+        mock.patch.object(limits, "NOTEBOOK_BYTES", LIMIT),
     ):
         inbound = Path(inbound_folder(course))
         inbound.mkdir(parents=True)
@@ -281,9 +281,7 @@ def test_any_exchange_is_collected_or_skipped_folder_by_folder_and_nothing_else(
             summary = collect(course)
         assert outside(course) == watched
         assert_clean(course)
-        ours = Counter(
-            collect_module.shown(f.name) for f in folders if f.name.rsplit("+", 3)[1] == "rnn"
-        )
+        ours = Counter(text.shown(f.name) for f in folders if f.name.rsplit("+", 3)[1] == "rnn")
         accounted = Counter(
             list(summary.collected.values())
             + [n for n, _ in summary.superseded]

@@ -13,7 +13,8 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import rnn_course, source_notebooks
+from helpers.assignment import source_notebooks
+from helpers.commands import one_line, run
 
 from autograder.course.deadlines import (
     due_date,
@@ -22,13 +23,13 @@ from autograder.course.deadlines import (
     set_due_date,
 )
 from autograder.course.folder import Course
+from autograder.course.gradebook import record_penalties
 from autograder.course.release import release
 from autograder.course.settings import CourseSettings, LatePolicy
 from autograder.errors import CourseError
-from autograder.grading.run import grade_class
+from autograder.grading.autograde import autograde
 from autograder.intake.submitted import submit
-from autograder.results.gradebook import record_penalties
-from autograder.sandbox.bubblewrap import Limits
+from autograder.sandbox.engine import Limits
 
 DAY, HOUR = 86_400, 3_600
 
@@ -89,17 +90,6 @@ def test_settings_refuse_bad_values_in_one_line_and_round_trip(tmp_path):
     (tmp_path / "rnn-course.toml").write_text("speling = 1\n")
     with pytest.raises(CourseError, match="unknown setting speling"):
         CourseSettings.load(tmp_path)
-
-
-def run(*args: object) -> subprocess.CompletedProcess:
-    return subprocess.run(rnn_course(*args), capture_output=True, text=True, timeout=300)
-
-
-def one_line(finished: subprocess.CompletedProcess) -> str:
-    assert finished.returncode == 1 and "Traceback" not in finished.stderr, finished.stderr
-    lines = finished.stderr.strip().splitlines()
-    assert len(lines) == 1, finished.stderr
-    return lines[0]
 
 
 def test_release_with_a_due_date_stores_it_and_refuses_a_past_one_or_an_unknown_zone(tmp_path):
@@ -188,7 +178,7 @@ def test_a_late_submission_loses_its_policy_s_share_in_export_feedback_and_repor
     set_due_date(course, "rnn", due)
     submit(course, "ontime", source_notebooks(), when=due - dt.timedelta(hours=1))
     submit(course, "late", source_notebooks(), when=due + dt.timedelta(hours=25))
-    grade_class(
+    autograde(
         course,
         workers=2,
         limits=Limits(cell_seconds=60, notebook_seconds=300),
@@ -240,7 +230,7 @@ def test_feedback_returns_through_the_exchange_to_the_student_who_submitted(tmp_
     course = Course.open(course_dir)
     student = next(p.name for p in (course_dir / "submitted").iterdir())
     submit(course, "by-zip", source_notebooks())
-    grade_class(
+    autograde(
         course,
         workers=2,
         limits=Limits(cell_seconds=60, notebook_seconds=300),

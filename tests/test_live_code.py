@@ -12,7 +12,8 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, free_port, rnn_course, start_serving, stop_with_ctrl_c, wait_for_printed
+from helpers.commands import ROOT, rnn_course
+from helpers.servers import free_port, start_serving, stop_with_ctrl_c, wait_for_printed
 from sphinx.errors import ConfigError
 
 from autograder.errors import CourseError

@@ -4,7 +4,6 @@ for byte, and prints one line per skipped entry, names shown as text."""
 
 from __future__ import annotations
 
-import shutil
 import struct
 import subprocess
 import sys
@@ -12,22 +11,14 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from conftest import rnn_course
+from helpers.commands import rnn_course
 
+from autograder import limits
 from autograder.course.folder import Course
-from autograder.intake import lms_import
 from autograder.intake.lms_import import import_zip
 
 ROSTER = "student_id,lms_id\nalice,12345\nbob,123\ncarol,777\n"
 WHEN = (2026, 11, 20, 9, 30, 0)
-
-
-@pytest.fixture
-def course(released_course, tmp_path) -> Course:
-    course = Course.open(tmp_path / "course")
-    (course.root / "release").symlink_to(released_course.root / "release")
-    shutil.copyfile(released_course.gradebook, course.gradebook)
-    return course
 
 
 @pytest.fixture
@@ -212,8 +203,8 @@ def test_entry_names_that_climb_out_write_nothing_outside(course, tmp_path, rost
 
 
 def test_the_archive_and_each_student_have_a_total_limit(course, tmp_path, roster, monkeypatch):
-    monkeypatch.setattr(lms_import, "MAX_STUDENT_BYTES", 25_000)
-    monkeypatch.setattr(lms_import, "MAX_ARCHIVE_BYTES", 55_000)
+    monkeypatch.setattr(limits, "SUBMISSION_BYTES", 25_000)
+    monkeypatch.setattr(limits, "ARCHIVE_BYTES", 55_000)
     block = b"0" * 10_000
     archive = make_zip(
         tmp_path / "h.zip",

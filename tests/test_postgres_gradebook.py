@@ -11,7 +11,10 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import formgrader_api, free_port, rnn_course, source_notebooks
+from helpers import commands
+from helpers.assignment import source_notebooks
+from helpers.commands import rnn_course
+from helpers.servers import formgrader_api, free_port
 from postgres_server import PASSWORD, start_postgres
 
 from autograder.course.folder import Course
@@ -31,10 +34,7 @@ def postgres():
 
 
 def run(*args: object, check: bool = True) -> subprocess.CompletedProcess:
-    finished = subprocess.run(rnn_course(*args), capture_output=True, text=True, timeout=SECONDS)
-    if check:
-        assert finished.returncode == 0, finished.stderr[-3000:]
-    return finished
+    return commands.run(*args, check=check, timeout=SECONDS)
 
 
 def rows(path: Path) -> dict[str, dict[str, str]]:

@@ -6,7 +6,7 @@ import ast
 
 import nbformat
 import pytest
-from conftest import source_notebooks
+from helpers.assignment import source_notebooks
 
 from autograder.errors import CourseError
 from autograder.grading.probes import RECORDER, probe

@@ -1,8 +1,8 @@
 """The bubblewrap sandbox: what student code can see, reach and use, measured from inside it.
 
 Every test that runs cells runs them with both engines: a child forked from a worker's
-pre-imported template (`sandbox_template.py`, grading's default) and a fresh sandbox per
-notebook (`sandbox.run`). Attacks aimed at the template itself: tests/test_sandbox_template.py.
+pre-imported template (`sandbox/template.py`, grading's default) and a fresh sandbox per
+notebook (`bubblewrap.run`). Attacks aimed at the template itself: test_sandbox_template.py.
 """
 
 from __future__ import annotations
@@ -14,12 +14,17 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from helpers.sandboxes import job, job_of, raw_events
 
 from autograder.course.folder import ROOT
+from autograder.errors import CourseError
 from autograder.sandbox import bubblewrap as sandbox
-from autograder.sandbox import template as sandbox_template
+from autograder.sandbox.cgroups import ControlGroup
+from autograder.sandbox.engine import Limits, RunResult
+from autograder.sandbox.pool import SandboxPool
+from autograder.sandbox.template import Template
 
-LIMITS = sandbox.Limits(cell_seconds=5, notebook_seconds=60, processes=64)
+LIMITS = Limits(cell_seconds=5, notebook_seconds=60, processes=64)
 ENGINES = ["forked", "per-notebook"]
 
 
@@ -29,19 +34,19 @@ class Engine:
 
     def __init__(self, name: str):
         self.name = name
-        self.slots: dict[sandbox.Limits, tuple] = {}  # limits → (group, template or None)
+        self.slots: dict[Limits, tuple] = {}  # limits → (group, template or None)
 
-    def run_cells(self, cells: list[dict], limits: sandbox.Limits = LIMITS) -> sandbox.RunResult:
+    def run_cells(self, cells: list[dict], limits: Limits = LIMITS) -> RunResult:
         if limits not in self.slots:
-            group = sandbox.ControlGroup(f"rnn-course-test-{os.getpid()}-{len(self.slots)}", limits)
+            group = ControlGroup(f"rnn-course-test-{os.getpid()}-{len(self.slots)}", limits)
             forked = self.name == "forked"
-            self.slots[limits] = (group, sandbox_template.Template(0, group) if forked else None)
+            self.slots[limits] = (group, Template(0, group) if forked else None)
         group, template = self.slots[limits]
         if template is None:
-            return sandbox.run(cells, limits, group=group)
-        return template.run(cells, limits, setup=())
+            return sandbox.run(job_of(cells), limits, group=group)
+        return template.run(job_of(cells), limits)
 
-    def __call__(self, *sources: str, limits: sandbox.Limits = LIMITS) -> sandbox.RunResult:
+    def __call__(self, *sources: str, limits: Limits = LIMITS) -> RunResult:
         return self.run_cells([{"source": s} for s in sources], limits)
 
     def close(self) -> None:
@@ -60,11 +65,11 @@ def run(request) -> Iterator[Engine]:
         engine.close()
 
 
-def cell_output(result: sandbox.RunResult, index: int) -> dict:
-    return next(e for e in result.events if e["event"] == "end" and e["cell"] == index)
+def cell_output(result: RunResult, index: int) -> dict:
+    return next(e for e in raw_events(result) if e["event"] == "end" and e["cell"] == index)
 
 
-def probe_json(result: sandbox.RunResult, index: int = 0) -> object:
+def probe_json(result: RunResult, index: int = 0) -> object:
     """The JSON a cell printed as its last line."""
     return json.loads(cell_output(result, index)["output"].strip().splitlines()[-1])
 
@@ -73,14 +78,25 @@ def test_bubblewrap_is_installed():
     assert sandbox.bubblewrap(), "install the Debian package bubblewrap (.ci/setup does)"
 
 
-def test_an_environment_the_sandbox_would_hide_is_refused_in_one_line(monkeypatch):
-    from autograder.errors import CourseError
-    from autograder.grading.run import check_sandbox
+def test_the_sandbox_identity_fits_who_grades():
+    """As root, bubblewrap keeps only what switching to a grading user id needs; as an
+    ordinary user (this module is rerun as nobody), a new user namespace maps them to nobody."""
+    args, uid = sandbox.command(0, LIMITS)
+    if os.geteuid() == 0:
+        assert "--cap-drop" in args and "--unshare-user" not in args and uid is not None
+    else:
+        assert "--unshare-user" in args and uid is None
 
+
+def test_an_environment_the_sandbox_would_hide_is_refused_in_one_line(monkeypatch):
     assert sandbox.environment_problem() is None  # this project's own environment
     monkeypatch.setattr(sys, "prefix", "/tmp/checkout/.venv")
-    with pytest.raises(CourseError, match=r"/tmp/checkout/\.venv is under /tmp.*elsewhere"):
-        check_sandbox(sandboxed=True)
+    pool = SandboxPool(1, LIMITS)
+    try:
+        with pytest.raises(CourseError, match=r"/tmp/checkout/\.venv is under /tmp.*elsewhere"):
+            pool.prepare()
+    finally:
+        pool.close()
 
 
 def test_student_code_sees_no_project_course_or_home_files(run: Engine, tmp_path):
@@ -140,7 +156,7 @@ def test_an_endless_cell_is_stopped_and_the_next_cell_still_runs(run: Engine):
 
 
 def test_a_cell_that_ignores_the_alarm_is_stopped_by_the_notebook_limit(run: Engine):
-    limits = sandbox.Limits(cell_seconds=2, notebook_seconds=6, processes=64)
+    limits = Limits(cell_seconds=2, notebook_seconds=6, processes=64)
     result = run(
         "import signal\nsignal.signal(signal.SIGALRM, signal.SIG_IGN)\nwhile True:\n    pass",
         limits=limits,
@@ -163,7 +179,7 @@ def test_a_fork_bomb_is_contained(run: Engine):
     assert cell_output(result, 0)["error"]["ename"] in {"BlockingIOError", "CellTimeout"}
     assert cell_output(result, 1)["output"] == "the runner survived\n"
     # forked children never go on to run later cells
-    assert sum(e["event"] == "end" and e["cell"] == 1 for e in result.events) == 1
+    assert sum(e["event"] == "end" and e["cell"] == 1 for e in raw_events(result)) == 1
 
 
 def test_huge_output_is_capped_not_kept(run: Engine):
@@ -176,22 +192,26 @@ def test_huge_output_is_capped_not_kept(run: Engine):
 def test_a_crash_is_reported_with_its_signal(run: Engine):
     result = run("import ctypes\nctypes.string_at(0)", "print('never')")
     assert result.ending == "crashed (SIGSEGV)"
-    assert not any(e["event"] == "end" and e["cell"] == 0 for e in result.events)
+    assert not any(e["event"] == "end" and e["cell"] == 0 for e in raw_events(result))
 
 
 def test_grading_refuses_to_run_without_bubblewrap_unless_told(monkeypatch):
-    from autograder.errors import CourseError
-    from autograder.grading.run import check_sandbox
-
     monkeypatch.setattr(sandbox, "bubblewrap", lambda: None)
-    with pytest.raises(CourseError, match="--unsafe-no-sandbox"):
-        check_sandbox(sandboxed=True)
-    check_sandbox(sandboxed=False)  # allowed, with a warning
+    for sandboxed in (True, False):
+        pool = SandboxPool(1, LIMITS, sandboxed=sandboxed)
+        try:
+            if sandboxed:
+                with pytest.raises(CourseError, match="--unsafe-no-sandbox"):
+                    pool.prepare()
+            else:
+                pool.prepare()  # allowed, with a warning
+        finally:
+            pool.close()
 
 
 def test_a_cell_may_carry_its_own_time_limit(run: Engine):
     """The grader gives the instructor's setup cells (slow imports) the notebook's limit."""
-    limits = sandbox.Limits(cell_seconds=1, notebook_seconds=60, processes=64)
+    limits = Limits(cell_seconds=1, notebook_seconds=60, processes=64)
     cells = [
         {"source": "import time\ntime.sleep(2)", "seconds": 30},
         {"source": "import time\ntime.sleep(2)"},
@@ -199,3 +219,45 @@ def test_a_cell_may_carry_its_own_time_limit(run: Engine):
     result = run.run_cells(cells, limits)
     assert cell_output(result, 0)["error"] is None
     assert cell_output(result, 1)["error"] == {"ename": "CellTimeout", "timeout": True}
+
+
+SPIN_IN_SESSIONS = (
+    "import os, subprocess, sys, time\n"
+    "spin = 'import os\\nos.setsid()\\nwhile True:\\n    pass'\n"
+    "spinners = [subprocess.Popen([sys.executable, '-c', spin]) for _ in range(12)]\n"
+    "time.sleep(4)\n"
+    "print(len(spinners))"
+)
+
+
+def test_processes_in_sessions_of_their_own_share_the_runs_one_cpu(run: Engine):
+    """12 spinning processes, each in a session of its own (out of the reach of a process
+    group's signal): the run's control group holds all of them to one CPU's time, so they can
+    only slow their own run. Without control groups (an ordinary user), the fallback is the
+    process limit, as the README says."""
+    limits = Limits(cell_seconds=40, notebook_seconds=60, processes=64)
+    result = run(SPIN_IN_SESSIONS, limits=limits)
+    assert cell_output(result, 0)["output"] == "12\n", result.ending
+    group, _ = run.slots[limits]
+    if os.geteuid() == 0:
+        assert group.cpu_limited and group.cpu_throttled() > 0
+    else:
+        assert not group.cpu_limited and not group.paths
+
+
+def test_a_run_spinning_in_many_sessions_does_not_take_a_siblings_cpu():
+    """Two slots at once: one spins in 24 sessions, the other runs an honest cell that needs
+    a CPU for a while; the honest run finishes in its own time limit, the spinner's group is
+    held back."""
+    honest = "import time\nt = time.process_time()\nwhile time.process_time() - t < 3:\n    pass"
+    spinner = SPIN_IN_SESSIONS.replace("range(12)", "range(24)")
+    pool = SandboxPool(2, Limits(cell_seconds=40, notebook_seconds=90, processes=64))
+    try:
+        futures = [pool.submit(job_of([{"source": spinner}])), pool.submit(job(honest))]
+        results = [future.result() for future in futures]
+        throttled = [group.cpu_throttled() for group in pool.groups.values() if group]
+    finally:
+        pool.close()
+    assert cell_output(results[1], 0)["error"] is None, results[1].ending
+    if os.geteuid() == 0:
+        assert max(throttled) > 0

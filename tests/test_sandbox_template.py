@@ -1,6 +1,6 @@
 """Attacks aimed at the forked template: at it, at a sibling, and at the next student.
 
-Every notebook of a worker is forked from the same pre-imported template (sandbox_template.py),
+Every notebook of a slot is forked from the same pre-imported template (sandbox/template.py),
 so each attack below runs as a student's helper cell through a real worker, and after it an
 honest submission is graded through the same worker and template: it must get full marks, and
 the template must be the same process (not one restarted because the attack broke it).
@@ -13,25 +13,21 @@ import logging
 from dataclasses import dataclass
 
 import pytest
-from conftest import solution_cells
+from helpers.assignment import solution_cells
+from helpers.sandboxes import ends, job
 
-from autograder.grading.run import (
-    Answers,
-    JobCell,
-    NotebookPlan,
-    NotebookResult,
-    Workers,
-    job_cells,
-    judge,
-    plan_assignment,
-    reference_records,
-)
-from autograder.sandbox import bubblewrap as sandbox
+from autograder.grading.events import CheckRecord, parse
+from autograder.grading.jobs import JobCell, job_cells, sandbox_job
+from autograder.grading.judge import NotebookResult, Run, judge, reference_records
+from autograder.grading.plan import NotebookPlan, plan_assignment
+from autograder.grading.submission import Answers
 from autograder.sandbox import template as sandbox_template
+from autograder.sandbox.engine import Limits, RunResult
+from autograder.sandbox.pool import SandboxPool
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("template")]
 
-LIMITS = sandbox.Limits(cell_seconds=45, notebook_seconds=300)
+LIMITS = Limits(cell_seconds=45, notebook_seconds=300)
 NOTEBOOK = "01-gradients"
 FIRST_ANSWER = "jacobian_norms"
 
@@ -165,21 +161,26 @@ time.sleep(8)
 """
 
 
+def judged(plan: NotebookPlan, cells: list[JobCell], run: RunResult, reference) -> NotebookResult:
+    events = parse(run.stream, len(cells))
+    return judge(plan, cells, events, reference, Run(run.ending, run.seconds))
+
+
 @dataclass
 class Grader:
     plan: NotebookPlan
-    workers: Workers
-    reference: dict[str, list[dict]]
+    workers: SandboxPool
+    reference: dict[str, list[CheckRecord]]
 
     def grade(self, answers: Answers) -> tuple[NotebookResult, list[JobCell]]:
         cells = job_cells(self.plan, answers)
-        run = self.workers.submit(cells).result()
-        return judge(self.plan, cells, run, self.reference), cells
+        run = self.workers.submit(sandbox_job(cells, LIMITS)).result()
+        return judged(self.plan, cells, run, self.reference), cells
 
     def run_alone(self, source: str) -> dict:
         """A student cell run on its own through the worker; the JSON it printed last."""
-        run = self.workers.submit([JobCell("helper", None, source)]).result()
-        end = next(e for e in run.events if e["event"] == "end")
+        run = self.workers.submit(job(source)).result()
+        end = ends(run)[0]
         assert end["error"] is None, end
         return json.loads(end["output"].strip().splitlines()[-1])
 
@@ -206,10 +207,12 @@ def attacking(code: str) -> Answers:
 @pytest.fixture(scope="module")
 def grader(released_course):
     plan = next(p for p in plan_assignment(released_course) if p.name == NOTEBOOK)
-    workers = Workers(1, LIMITS, sandboxed=True)
+    workers = SandboxPool(1, LIMITS, sandboxed=True)
     try:
-        run = workers.submit(job_cells(plan, None)).result()
-        yield Grader(plan, workers, reference_records(plan, run))
+        cells = job_cells(plan, None)
+        run = workers.submit(sandbox_job(cells, LIMITS)).result()
+        records = reference_records(plan, cells, parse(run.stream, len(cells)), Run(run.ending))
+        yield Grader(plan, workers, records)
     finally:
         workers.close()
 
@@ -249,20 +252,27 @@ def test_a_child_can_neither_see_signal_trace_nor_read_the_template_or_a_sibling
 
 
 def test_a_sibling_running_at_the_same_time_is_out_of_reach(released_course):
-    victim = "import time\ntime.sleep(8)\nprint('{\"alive\": true}')"
-    workers = Workers(2, LIMITS, sandboxed=True)
+    # the victim reports when it started and ended (wall clock, shared by both sandboxes), so
+    # the test knows the attack ran while it was alive
+    victim = (
+        "import json, time\nstarted = time.time()\ntime.sleep(8)\n"
+        "print(json.dumps({'alive': True, 'from': started, 'to': time.time()}))"
+    )
+    attacker = "import time\ntime.sleep(2)\nattacked = time.time()\n" + SIGNAL_TRACE_AND_READ
+    attacker += "\nprint(json.dumps({'at': attacked}))"
+    workers = SandboxPool(2, LIMITS, sandboxed=True)
     try:
-        futures = [
-            workers.submit([JobCell("helper", None, victim)]),
-            workers.submit([JobCell("helper", None, SIGNAL_TRACE_AND_READ)]),
-        ]
+        futures = [workers.submit(job(victim)), workers.submit(job(attacker))]
         victim_run, attack_run = (future.result() for future in futures)
     finally:
         workers.close()
-    output = {e["cell"]: e["output"] for e in victim_run.events if e["event"] == "end"}
-    assert output == {0: '{"alive": true}\n'}, victim_run.ending
-    attack = [e for e in attack_run.events if e["event"] == "end"][0]["output"]
-    assert set(json.loads(attack)["seen"]) <= {1, json.loads(attack)["me"]}
+    victim_end = ends(victim_run)[0]
+    assert victim_end["error"] is None, victim_run.ending
+    alive = json.loads(victim_end["output"])
+    attack_lines = ends(attack_run)[0]["output"].strip().splitlines()
+    report, when = json.loads(attack_lines[-2]), json.loads(attack_lines[-1])
+    assert alive["alive"] and alive["from"] <= when["at"] <= alive["to"], "the runs overlapped"
+    assert set(report["seen"]) <= {1, report["me"]}
 
 
 def test_nothing_a_child_leaves_behind_reaches_the_next_student(grader):
@@ -288,17 +298,13 @@ def test_exhausting_the_limits_does_not_starve_the_template_or_the_next_student(
 # --- the template's own rules -------------------------------------------------------------
 
 
-def cells_of(*sources: str) -> list[dict]:
-    return [{"source": s} for s in sources]
-
-
 def test_a_template_is_replaced_after_its_last_fork(monkeypatch):
     monkeypatch.setattr(sandbox_template, "MAX_FORKS", 2)
     template = sandbox_template.Template(0)
     try:
         pids = []
         for _ in range(3):
-            run = template.run(cells_of("print(1)"), LIMITS, setup=())
+            run = template.run(job("print(1)"), LIMITS)
             assert run.returncode == 0
             pids.append(template.pid)
     finally:
@@ -309,39 +315,39 @@ def test_a_template_is_replaced_after_its_last_fork(monkeypatch):
 def test_a_dead_template_is_replaced_and_the_run_still_happens():
     template = sandbox_template.Template(0)
     try:
-        template.run(cells_of("print(1)"), LIMITS, setup=())
+        template.run(job("print(1)"), LIMITS)
         template.process.kill()
         template.process.wait()
-        run = template.run(cells_of("print(2)"), LIMITS, setup=())
+        run = template.run(job("print(2)"), LIMITS)
     finally:
         template.close()
-    assert [e["output"] for e in run.events if e["event"] == "end"] == ["2\n"]
+    assert [e["output"] for e in ends(run)] == ["2\n"]
 
 
 def test_setup_cells_that_leave_a_thread_running_make_grading_fall_back(caplog):
     threaded = "import threading, time\nthreading.Thread(target=time.sleep, args=(60,)).start()"
     cells = [JobCell("setup", "setup", threaded), JobCell("helper", None, "print('graded')")]
-    workers = Workers(1, LIMITS, sandboxed=True)
+    workers = SandboxPool(1, LIMITS, sandboxed=True)
     try:
         with caplog.at_level(logging.WARNING):
-            run = workers.submit(cells).result()
+            run = workers.submit(sandbox_job(cells, LIMITS)).result()
     finally:
         workers.close()
     assert "threads running" in workers.fallback and "threads running" in caplog.text
-    assert [e["output"] for e in run.events if e["event"] == "end"] == ["", "graded\n"]
+    assert [e["output"] for e in ends(run)] == ["", "graded\n"]
 
 
 def test_where_children_cannot_be_isolated_grading_falls_back_and_says_so(monkeypatch, caplog):
     monkeypatch.setattr(sandbox_template, "CAPABILITIES", [])  # no namespaces for the children
-    workers = Workers(1, LIMITS, sandboxed=True)
+    workers = SandboxPool(1, LIMITS, sandboxed=True)
     try:
         with caplog.at_level(logging.WARNING):
-            run = workers.submit([JobCell("helper", None, "print('graded')")]).result()
+            run = workers.submit(job("print('graded')")).result()
     finally:
         workers.close()
     assert "cannot be isolated" in workers.fallback
     assert "forked sandboxes are not possible here" in caplog.text
-    assert [e["output"] for e in run.events if e["event"] == "end"] == ["graded\n"]
+    assert [e["output"] for e in ends(run)] == ["graded\n"]
 
 
 KERNEL_ATTACK_SURFACE = """
@@ -368,10 +374,10 @@ print(os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]))
 def test_a_child_cannot_reach_namespaces_mounts_or_rare_kernel_interfaces():
     template = sandbox_template.Template(0)
     try:
-        run = template.run(cells_of(KERNEL_ATTACK_SURFACE), LIMITS, setup=())
+        run = template.run(job(KERNEL_ATTACK_SURFACE), LIMITS)
     finally:
         template.close()
-    end = next(e for e in run.events if e["event"] == "end")
+    end = ends(run)[0]
     refused, forked = end["output"].splitlines()
     assert all(json.loads(refused).values()), refused
     assert forked == "7"

@@ -20,7 +20,9 @@ from urllib.parse import urlparse
 import nbformat
 import pytest
 from axe_playwright_python.sync_playwright import Axe
-from conftest import LOCAL_HOSTS, ROOT, free_port, toc_pages
+from helpers.book import toc_pages
+from helpers.commands import ROOT
+from helpers.servers import LOCAL_HOSTS, free_port
 from playwright.sync_api import Browser, Page, Playwright, sync_playwright
 
 from autograder.site.build import live_code_link, serve_site, site_origins, start_live_code_server

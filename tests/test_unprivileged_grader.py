@@ -2,27 +2,26 @@
 
 As root (CI, containers) the sandbox keeps root only to switch to a grading user id and puts
 each worker in a control group; as an ordinary user it must hold with what such a user has:
-bubblewrap in a new user namespace and resource limits only. This test reruns the sandbox's
+bubblewrap in a new user namespace and resource limits only. This module reruns the sandbox's
 tests (both engines, and the attacks on the forked template), the whole adversarial corpus and
 the hostile-intake tests as `nobody`, in a view of the file system where what they need (the
 project, its environment, the base Python) is readable by anyone and nothing else of a closed
-folder such as /root is visible.
+folder such as /root is visible. The rerun is one pytest run as `nobody`; each of its tests is
+reported here as a test of its own (`test_holds_for_an_ordinary_user[<test id>]`).
 """
 
 from __future__ import annotations
 
 import os
-import re
 import shutil
 import subprocess
 import sys
 import tempfile
+import xml.etree.ElementTree as ElementTree
 from pathlib import Path
 
 import pytest
-from conftest import ROOT
-
-from autograder.sandbox import bubblewrap as sandbox
+from helpers.commands import ROOT
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("unprivileged")]
 
@@ -31,6 +30,7 @@ RERUN = [
     "tests/test_sandbox.py",
     "tests/test_sandbox_template.py",
     "tests/test_grading_class.py",
+    "tests/test_hostile_runs.py",
     "tests/test_collect.py",
     "tests/test_lms_import_hostile.py",
     "tests/test_intake_properties.py",
@@ -62,19 +62,41 @@ def readable_view(paths: list[Path]) -> list[str]:
     return args
 
 
-def test_the_sandbox_the_attacks_and_the_intake_hold_for_an_ordinary_user():
+def rerun_command(*options: str) -> list[str]:
+    return [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", *options]
+
+
+def collected() -> list[str]:
+    """The ids of the tests the rerun runs (collected here as the rerun will collect them)."""
     if os.geteuid() != 0:
-        # run by an ordinary user, the suite's own sandbox and attack tests are this test:
-        # check that what they use is the user-namespace sandbox, not rerun them
-        args, uid = sandbox.command(0, sandbox.Limits())
-        assert "--unshare-user" in args and uid is None
-        return
+        return []
+    listed = subprocess.run(
+        rerun_command("--collect-only", "-m", "not needs_root", *RERUN),
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return [line for line in listed.stdout.splitlines() if "::" in line]
+
+
+RERUN_IDS = collected()
+
+
+def node_id(case: ElementTree.Element) -> str:
+    """A junit test case's pytest id: tests.test_x + test_y[param] → tests/test_x.py::test_y[…]"""
+    return f"{case.get('classname', '').replace('.', '/')}.py::{case.get('name')}"
+
+
+@pytest.fixture(scope="module")
+def rerun_as_nobody() -> dict[str, str]:
+    """Run the tests as `nobody` once; each test's outcome ("passed" or what went wrong)."""
     needed = [ROOT, Path(sys.prefix).resolve(), Path(sys.base_prefix).resolve()]
     scratch = Path(tempfile.mkdtemp(prefix="rnn-course-nobody-"))
     try:
         os.chmod(scratch, 0o755)
         os.chown(scratch, NOBODY, NOBODY)  # pytest removes and recreates its basetemp
-        home, basetemp = scratch / "home", scratch / "pytest"
+        home, basetemp, report = scratch / "home", scratch / "pytest", scratch / "report.xml"
         home.mkdir()
         os.chown(home, NOBODY, NOBODY)
         environment = {
@@ -89,27 +111,40 @@ def test_the_sandbox_the_attacks_and_the_intake_hold_for_an_ordinary_user():
             f"--regid={NOBODY}",
             "--clear-groups",
             "--inh-caps=-all",
-            sys.executable,
-            "-m",
-            "pytest",
-            "-p",
-            "no:cacheprovider",
-            "-q",
-            f"--basetemp={basetemp}",
-            "-m",
-            "not needs_root",  # tests that make a second Unix user's files
-            *RERUN,
+            *rerun_command(
+                f"--basetemp={basetemp}",
+                f"--junitxml={report}",
+                "-m",
+                "not needs_root",  # tests that make a second Unix user's files
+                *RERUN,
+            ),
         ]
         finished = subprocess.run(
             command, cwd=ROOT, env=environment, capture_output=True, text=True, check=False
         )
+        assert report.is_file(), finished.stdout[-6000:] + finished.stderr[-2000:]
+        outcomes = {}
+        for case in ElementTree.parse(report).getroot().iter("testcase"):
+            problem = next(iter(case), None)  # failure, error or skipped, if any
+            outcomes[node_id(case)] = (
+                "passed"
+                if problem is None
+                else f"{problem.tag}: {problem.get('message', '')}\n{(problem.text or '')[-3000:]}"
+            )
+        return outcomes
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
-    summary = finished.stdout.strip().splitlines()[-1:] or ["no output"]
-    assert finished.returncode == 0, finished.stdout[-6000:] + finished.stderr[-2000:]
-    passed = re.search(r"(\d+) passed", summary[0])
-    assert passed and int(passed.group(1)) >= 70, summary[0]
-    assert not re.search(r"failed|error|skipped", summary[0]), summary[0]
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="the rerun as nobody needs root to set up")
+def test_the_rerun_runs_every_test_it_should(rerun_as_nobody):
+    assert len(RERUN_IDS) >= 70
+    assert sorted(rerun_as_nobody) == sorted(RERUN_IDS)
+
+
+@pytest.mark.parametrize("node", RERUN_IDS)
+def test_holds_for_an_ordinary_user(rerun_as_nobody, node):
+    assert rerun_as_nobody.get(node, "not run") == "passed", rerun_as_nobody.get(node)
 
 
 def test_the_readable_view_keeps_closed_folders_closed_but_for_what_is_needed():

@@ -10,7 +10,9 @@ an export.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TypeVar
 
 from nbgrader.api import Gradebook, MissingEntry
 
@@ -18,6 +20,7 @@ from autograder.course.folder import Course
 from autograder.course.settings import LatePolicy, zone
 from autograder.errors import CourseError
 
+T = TypeVar("T")
 DUE_FORMATS = ("%Y-%m-%d %H:%M", "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S")
 
 
@@ -85,3 +88,22 @@ def shown_time(when: dt.datetime | None, timezone: str) -> str:
         return ""
     local = when.astimezone(zone(timezone))
     return local.strftime("%Y-%m-%d %H:%M:%S %Z")
+
+
+def counting_order(
+    items: list[T],
+    when: Callable[[T], dt.datetime],
+    due: dt.datetime | None,
+    counts: str,
+    newness: Callable[[T], object] | None = None,
+) -> list[T]:
+    """A student's submissions (or copies of one notebook) in the order the class's `counts`
+    setting prefers them: `last` the newest first; `last-on-time` the newest made by the due
+    date first, then the late ones, newest first. `newness` orders them where time alone does
+    not (an LMS's resubmission number); by default, their time. Both doors (collect,
+    import-zip) use it."""
+    newest_first = sorted(items, key=newness or when, reverse=True)
+    if counts == "last" or due is None:
+        return newest_first
+    on_time = [item for item in newest_first if when(item) <= due]
+    return on_time + [item for item in newest_first if when(item) > due]

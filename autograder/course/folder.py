@@ -21,6 +21,7 @@ from nbgrader.apps import NbGraderAPI
 from nbgrader.coursedir import CourseDirectory
 from traitlets.config import Config
 
+from autograder import limits
 from autograder.course.settings import CourseSettings
 from autograder.errors import CourseError
 
@@ -31,9 +32,6 @@ ROOT = Path(__file__).resolve().parents[2]
 SOURCE_NOTEBOOKS = ROOT / "source_notebooks"
 ASSIGNMENT = "rnn"
 COURSE_ID = "rnn-course"
-# seconds a single cell of a student's notebook may run before it is stopped and scored 0
-CELL_TIMEOUT = 120
-CONNECT_SECONDS = 5  # a gradebook server that does not answer by then is reported as down
 
 NBGRADER_CONFIG = """\
 # Written by `rnn-course`; it lets stock nbgrader commands (e.g. `nbgrader formgrader` for the
@@ -103,7 +101,7 @@ class Course:
                 root=str(self.root),
                 source=str(self.source),
                 db_url=masked(self.db_url),
-                timeout=CELL_TIMEOUT,
+                timeout=limits.NBGRADER_CELL_SECONDS,
                 exchange=str(self.exchange),
             )
         )
@@ -137,12 +135,13 @@ class Course:
     @property
     def db_url(self) -> str:
         """The gradebook's SQLAlchemy URL; a PostgreSQL one gives up connecting after
-        CONNECT_SECONDS instead of hanging on a host that does not answer."""
+        `limits.GRADEBOOK_CONNECT_SECONDS` instead of hanging on a host that does not answer."""
         if self.database is None:
             return f"sqlite:///{self.gradebook}"
         url = self.database
         if url.startswith("postgresql") and "connect_timeout" not in url:
-            url += ("&" if "?" in url else "?") + f"connect_timeout={CONNECT_SECONDS}"
+            timeout = limits.GRADEBOOK_CONNECT_SECONDS
+            url += ("&" if "?" in url else "?") + f"connect_timeout={timeout}"
         return url
 
     def folder(self, step: str, student: str, assignment: str = ASSIGNMENT) -> Path:
@@ -160,7 +159,7 @@ class Course:
         # an absolute path: nbgrader joins it to the root, which leaves it unchanged
         config.CourseDirectory.source_directory = str(self.source)
         config.CourseDirectory.db_url = self.db_url
-        config.Execute.timeout = CELL_TIMEOUT
+        config.Execute.timeout = limits.NBGRADER_CELL_SECONDS
         config.Exchange.root = str(self.exchange)
         for key, value in overrides.items():
             section, name = key.split(".")

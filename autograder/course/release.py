@@ -2,12 +2,14 @@
 
 nbgrader's `generate_assignment` does the removal; this module then checks its output for any
 marker of a solution or hidden test before anything is handed out, because a leaked hidden test
-cannot be taken back.
+cannot be taken back. `release_assignment` is the whole `rnn-course release`: the due date
+checked and stored, the student version made, zipped if asked, and published to the exchange.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import logging
 import shutil
 import tempfile
@@ -16,6 +18,8 @@ from pathlib import Path
 
 import nbformat
 
+from autograder.course.deadlines import due_date, parse_due, set_due_date
+from autograder.course.exchange import check_exchange
 from autograder.course.folder import ASSIGNMENT, Course, nbgrader_failure
 from autograder.errors import CourseError
 
@@ -95,3 +99,42 @@ def student_zip(released: Path, target: Path, extras: dict[str, str] | None = No
             entry.compress_type = zipfile.ZIP_DEFLATED
             archive.writestr(entry, text)
     return target
+
+
+@dataclasses.dataclass(frozen=True)
+class Released:
+    folder: Path  # release/<assignment>/
+    zip: Path | None  # the student zip, if asked for
+    exchange: Path | None  # where it was published, if it was
+    due: dt.datetime | None  # the due date now in force (aware, UTC)
+
+
+def release_assignment(
+    course: Course,
+    assignment: str = ASSIGNMENT,
+    due: str | None = None,
+    timezone: str | None = None,
+    allow_past_due: bool = False,
+    zip_to: Path | None = None,
+    publish_to_exchange: bool = True,
+) -> Released:
+    """`rnn-course release`: a due date that has passed is refused unless allowed, and the
+    exchange is checked before and after publishing, so a class never gets half a release."""
+    course.check_database()
+    zone = timezone or course.settings.timezone
+    deadline = parse_due(due, zone) if due else None
+    if deadline and deadline < dt.datetime.now(dt.UTC) and not allow_past_due:
+        raise CourseError(
+            f"the due date {due} ({zone}) has passed; check it, or pass --allow-past-due"
+        )
+    if publish_to_exchange:
+        check_exchange(course)
+    folder = release(course, assignment)
+    if deadline:
+        set_due_date(course, assignment, deadline)
+    zipped = student_zip(folder, zip_to) if zip_to else None
+    exchange = None
+    if publish_to_exchange:
+        exchange = publish(course, assignment)
+        check_exchange(course)
+    return Released(folder, zipped, exchange, due_date(course, assignment))

@@ -1,25 +1,31 @@
 """Compare what a submission's probes recorded with what the reference solution's recorded.
 
-This is the trusted half of every check: the values come out of the sandbox as data (never as
-pickles or code), are decoded strictly, and are compared here with the semantics of the
-notebook's own `check_close`, `check_equal` and `check_raises` helpers, using the tolerances
-the reference run recorded (the student's kernel cannot change them).
+This is the trusted half of every check: the values were decoded under bounds by `events.py`
+and are compared here with the semantics of the notebook's own `check_close`, `check_equal` and
+`check_raises` helpers, using the tolerances the reference run recorded (the student's kernel
+cannot change them).
+
+A mismatch's reason is shown to the student, so it says what was checked in fixed words and
+never an expected value. What it tells of the student's own value is bounded too (a small
+shape, a count), so that nothing a student's code computes can carry text out through it.
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
 from dataclasses import dataclass
 
 import numpy as np
 
-MAX_DEPTH = 20
+from autograder.grading.events import CheckRecord, Opaque, Value
+from autograder.text import exception_name
+
 NUMERIC_KINDS = "biuf"
+SHOWN_DIMENSION = 64  # a dimension of the student's array named in a reason, at most
+SHOWN_DIMENSIONS = 4
 
 
-class Undecodable(ValueError):
-    """A recorded value that is not one of the shapes the runner writes."""
+class Incomparable(ValueError):
+    """The reference recorded a value its own check cannot compare (a fault of the tests)."""
 
 
 @dataclass(frozen=True)
@@ -29,57 +35,7 @@ class Mismatch:
     reason: str
 
 
-def decode(value: object, depth: int = 0) -> object:
-    """A recorded value as Python: None, bool, int, float, str, list, ndarray or Opaque."""
-    if depth > MAX_DEPTH or not isinstance(value, dict):
-        raise Undecodable("not a recorded value")
-    kind = value.get("t")
-    if kind == "none":
-        return None
-    if kind == "bool" and isinstance(value.get("v"), bool):
-        return value["v"]
-    if kind == "int" and isinstance(value.get("v"), str):
-        try:
-            return int(value["v"])
-        except ValueError:
-            raise Undecodable("bad int") from None
-    if kind == "float" and isinstance(value.get("v"), int | float):
-        return float(value["v"])
-    if kind == "str" and isinstance(value.get("v"), str):
-        return value["v"]
-    if kind == "seq" and isinstance(value.get("v"), list):
-        if value.get("n") != len(value["v"]):
-            return Opaque("a very long sequence")
-        return [decode(item, depth + 1) for item in value["v"]]
-    if kind == "array":
-        return _decode_array(value)
-    if kind == "object":
-        return Opaque(str(value.get("type", "object"))[:80])
-    raise Undecodable(f"unknown kind {kind!r}")
-
-
-@dataclass(frozen=True)
-class Opaque:
-    """A value the runner could not record (an arbitrary object)."""
-
-    type_name: str
-
-
-def _decode_array(value: dict) -> np.ndarray:
-    try:
-        dtype = np.dtype(value["dtype"])
-        shape = tuple(int(n) for n in value["shape"])
-        data = base64.b64decode(value["data"], validate=True)
-    except (KeyError, TypeError, ValueError, binascii.Error):
-        raise Undecodable("bad array") from None
-    if dtype.kind not in NUMERIC_KINDS or any(n < 0 for n in shape):
-        raise Undecodable("bad array dtype or shape")
-    if len(data) != dtype.itemsize * int(np.prod(shape, dtype=np.int64)):
-        raise Undecodable("array data does not match its shape")
-    return np.frombuffer(data, dtype=dtype).reshape(shape)
-
-
-def _as_array(value: object) -> np.ndarray | None:
+def _as_array(value: Value) -> np.ndarray | None:
     if isinstance(value, Opaque | str) or value is None:
         return None
     try:
@@ -89,32 +45,47 @@ def _as_array(value: object) -> np.ndarray | None:
     return array if array.dtype.kind in NUMERIC_KINDS else None
 
 
-def _describe(value: object) -> str:
+def _shape(shape: tuple[int, ...]) -> str:
+    """A student's array shape, named only while it is small (it is theirs to choose)."""
+    if len(shape) <= SHOWN_DIMENSIONS and all(n <= SHOWN_DIMENSION for n in shape):
+        return str(shape)
+    return f"a larger array of {min(len(shape), 99)} dimensions"
+
+
+def _describe(value: Value) -> str:
     if isinstance(value, np.ndarray):
-        return f"an array of shape {value.shape}"
+        return f"an array of shape {_shape(value.shape)}"
     if isinstance(value, list):
-        return f"a sequence of {len(value)} items"
+        return f"a sequence of {_count(len(value))} items"
     if isinstance(value, Opaque):
-        return f"a {value.type_name}"
-    return type(value).__name__
+        return "an object that is not numbers"
+    return {type(None): "None", bool: "a bool", int: "an int", float: "a float", str: "a str"}.get(
+        type(value), "another value"
+    )
 
 
-def compare_close(actual: object, expected: object, rtol: float, atol: float) -> Mismatch | None:
+def _count(number: int) -> str:
+    return str(number) if number <= 10_000 else "more than 10,000"
+
+
+def compare_close(actual: Value, expected: Value, rtol: float, atol: float) -> Mismatch | None:
     """`check_close`: same shape, |actual - expected| <= atol + rtol * |expected| everywhere."""
     if isinstance(expected, list) and isinstance(actual, list):
         if len(actual) != len(expected):
-            return Mismatch(f"expected a sequence of {len(expected)} items, got {len(actual)}")
+            return Mismatch(
+                f"expected a sequence of {len(expected)} items, got {_count(len(actual))}"
+            )
         for i, (a, e) in enumerate(zip(actual, expected, strict=True)):
             if mismatch := compare_close(a, e, rtol, atol):
                 return Mismatch(f"item {i}: {mismatch.reason}")
         return None
     a, e = _as_array(actual), _as_array(expected)
     if e is None:
-        raise Undecodable("the reference recorded a value check_close cannot compare")
+        raise Incomparable("the reference recorded a value check_close cannot compare")
     if a is None:
         return Mismatch(f"expected numbers, got {_describe(actual)}")
     if a.shape != e.shape:
-        return Mismatch(f"wrong shape: got {a.shape}, expected {e.shape}")
+        return Mismatch(f"wrong shape: got {_shape(a.shape)}, expected {e.shape}")
     with np.errstate(all="ignore"):
         close = np.isclose(a.astype(np.float64), e.astype(np.float64), rtol, atol, equal_nan=True)
     if not close.all():
@@ -123,7 +94,7 @@ def compare_close(actual: object, expected: object, rtol: float, atol: float) ->
     return None
 
 
-def compare_equal(actual: object, expected: object) -> Mismatch | None:
+def compare_equal(actual: Value, expected: Value) -> Mismatch | None:
     """`check_equal`: exactly equal; NumPy bools and ints count as bool and int."""
     if isinstance(expected, list) and not isinstance(actual, np.ndarray):
         if not isinstance(actual, list) or len(actual) != len(expected):
@@ -137,42 +108,44 @@ def compare_equal(actual: object, expected: object) -> Mismatch | None:
     if isinstance(actual, np.ndarray) or isinstance(expected, np.ndarray | list):
         a, e = _as_array(actual), _as_array(expected)
         if e is None:
-            raise Undecodable("the reference recorded a value check_equal cannot compare")
+            raise Incomparable("the reference recorded a value check_equal cannot compare")
         if a is None:
             return Mismatch(f"expected an array, got {_describe(actual)}")
         if a.shape != e.shape:
-            return Mismatch(f"wrong shape: got {a.shape}, expected {e.shape}")
+            return Mismatch(f"wrong shape: got {_shape(a.shape)}, expected {e.shape}")
         if not np.array_equal(a, e):
             return Mismatch(f"{int((a != e).sum())} of {e.size} values differ")
         return None
     if type(actual) is not type(expected):
-        return Mismatch(f"expected a {type(expected).__name__}, got {_describe(actual)}")
+        return Mismatch(f"expected {_describe(expected)}, got {_describe(actual)}")
     if actual != expected:
         return Mismatch("wrong value")
     return None
 
 
-def compare_raises(raised: object, expected_name: str) -> Mismatch | None:
+def compare_raises(
+    raised: tuple[str, ...] | None, expected: str, known: frozenset[str] = frozenset()
+) -> Mismatch | None:
+    """`check_raises`; the exception raised instead is named only if the grader knows it."""
     if raised is None:
-        return Mismatch(f"expected {expected_name} to be raised; the call returned")
-    if not isinstance(raised, list) or expected_name not in raised:
-        name = raised[0] if isinstance(raised, list) and raised else "another exception"
-        return Mismatch(f"expected {expected_name}, got {str(name)[:40]}")
+        return Mismatch(f"expected {expected} to be raised; the call returned")
+    if expected not in raised:
+        got = exception_name(raised[0] if raised else None, known)
+        return Mismatch(f"expected {expected}, got {got}")
     return None
 
 
-def compare(student: dict, reference: dict) -> Mismatch | None:
-    """Compare one recorded check of the student's run with the reference's."""
-    kind = reference["kind"]
-    if student.get("kind") != kind or student.get("number") != reference["number"]:
+def compare(
+    student: CheckRecord, reference: CheckRecord, known: frozenset[str] = frozenset()
+) -> Mismatch | None:
+    """Compare one recorded check of the student's run with the reference's; `known` are the
+    exception names (beyond the built-in ones) a reason may name."""
+    if student.kind != reference.kind or student.number != reference.number:
         return Mismatch("the tests did not run in their order")
-    if kind == "raises":
-        return compare_raises(student.get("raised"), reference["expected"])
-    expected = decode(reference["value"])
-    try:
-        actual = decode(student.get("value"))
-    except Undecodable:
+    if reference.kind == "raises":
+        return compare_raises(student.raised, reference.expected, known)
+    if not student.decodable:
         return Mismatch("the result could not be read")
-    if kind == "close":
-        return compare_close(actual, expected, reference["rtol"], reference["atol"])
-    return compare_equal(actual, expected)
+    if reference.kind == "close":
+        return compare_close(student.value, reference.value, reference.rtol, reference.atol)
+    return compare_equal(student.value, reference.value)

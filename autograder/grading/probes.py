@@ -36,6 +36,7 @@ class Check:
 class Probe:
     code: str
     checks: tuple[Check, ...]
+    visible_source: str  # the test cell as students see it (its hidden lines left out)
 
 
 def _mentions_expected(node: ast.AST) -> bool:
@@ -135,4 +136,8 @@ def probe(test_source: str, name: str = "test cell") -> Probe:
         )
     if not recorder.checks:
         raise CourseError(f"{name} has no check_close/check_equal/check_raises call to grade")
-    return Probe(ast.unparse(tree), tuple(recorder.checks))
+    hidden = _hidden_lines(test_source)
+    visible = "\n".join(
+        line for number, line in enumerate(test_source.splitlines(), 1) if number not in hidden
+    )
+    return Probe(ast.unparse(tree), tuple(recorder.checks), visible)

@@ -18,9 +18,9 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
+from autograder.course.exchange import check_root
 from autograder.errors import CourseError
 from autograder.hub.settings import HERE, PROXY, HubSettings
-from autograder.intake.exchange import check_root
 
 CONFIG = HERE / "jupyterhub_config.py"
 PRIVATE = 0o700  # the hub's state folder: its cookie secret and every user's tokens

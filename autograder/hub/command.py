@@ -10,20 +10,18 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
-from rich.text import Text
 
+from autograder.course.exchange import check_root
 from autograder.errors import CourseError
 from autograder.hub.checks import hub_version
 from autograder.hub.settings import HubSettings
-from autograder.intake.exchange import check_root
+from autograder.terminal import console, error_line
 
 hub_app = typer.Typer(
     help="The class's JupyterHub (autograder/hub/).",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
 )
-console = Console(stderr=True)
 DEFAULTS = HubSettings()  # production; RNN_HUB_URL and RNN_HUB_EXCHANGE override
 
 
@@ -52,7 +50,7 @@ def check_command(
     except CourseError as problem:
         problems.append(str(problem))
     for problem in problems:
-        console.print(Text("error: ", style="bold red") + Text(problem), soft_wrap=True)
+        error_line(problem)
     if problems:
         raise typer.Exit(1)
     console.print(

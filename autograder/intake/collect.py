@@ -34,19 +34,17 @@ from dataclasses import dataclass, field
 
 from nbgrader.utils import parse_utc
 
-from autograder.course.deadlines import due_date, shown_time
+from autograder import limits
+from autograder.course.deadlines import counting_order, due_date, shown_time
 from autograder.course.folder import ASSIGNMENT, COURSE_ID, Course
 from autograder.errors import CourseError
 from autograder.intake import untrusted
 from autograder.intake.submitted import NewSubmission, format_time, student_id_problem
-from autograder.intake.untrusted import Entry, Refused, shown
+from autograder.intake.untrusted import Entry, Refused
+from autograder.text import human_size, shown
 
 log = logging.getLogger(__name__)
 
-MAX_NOTEBOOK_BYTES = 100 * 1024**2
-MAX_SMALL_FILE_BYTES = 4096  # timestamp.txt, submission_secret.txt
-MAX_SUBMISSION_BYTES = 300 * 1024**2
-CLAIM_TOLERANCE_SECONDS = 120  # a claimed time this close to the observed one is no news
 KEPT_SMALL_FILES = ("submission_secret.txt",)  # nbgrader's key to return feedback
 
 
@@ -147,7 +145,7 @@ def _collect_student(
             readable.append(candidate)
         except Refused as error:
             summary.skipped.append((shown(candidate.entry.name), str(error)))
-    preference = _in_order_of_preference(readable, due, course.settings.counts)
+    preference = counting_order(readable, lambda c: c.submitted_at, due, course.settings.counts)
     for rank, candidate in enumerate(preference):
         skipped: list[tuple[str, str]] = []
         try:
@@ -174,16 +172,6 @@ def _collect_student(
         return
     if candidates:
         summary.notes.append(f"{student}: nothing could be collected; see the skipped entries")
-
-
-def _in_order_of_preference(
-    candidates: list[Candidate], due: dt.datetime | None, counts: str
-) -> list[Candidate]:
-    newest_first = sorted(candidates, key=lambda c: c.submitted_at, reverse=True)
-    if counts == "last" or due is None:
-        return newest_first
-    on_time = [c for c in newest_first if c.submitted_at <= due]
-    return on_time + [c for c in newest_first if c.submitted_at > due]
 
 
 def _observe(inbound_fd: int, candidate: Candidate) -> dt.datetime:
@@ -220,13 +208,15 @@ def _copy(
                     if not untrusted.usable_file_name(entry.name):
                         raise Refused("an unusable file name")
                     handle = untrusted.open_regular(folder_fd, entry, owner=candidate.entry.uid)
-                    total += new.add(entry.name, untrusted.read_chunks(handle, MAX_NOTEBOOK_BYTES))
-                    if total > MAX_SUBMISSION_BYTES:
-                        limit = untrusted.human_size(MAX_SUBMISSION_BYTES)
+                    total += new.add(
+                        entry.name, untrusted.read_chunks(handle, limits.NOTEBOOK_BYTES)
+                    )
+                    if total > limits.SUBMISSION_BYTES:
+                        limit = human_size(limits.SUBMISSION_BYTES)
                         raise Refused(f"the submission is over {limit}")
                 elif entry.name == "timestamp.txt" or entry.name in KEPT_SMALL_FILES:
                     handle = untrusted.open_regular(folder_fd, entry, owner=candidate.entry.uid)
-                    data = b"".join(untrusted.read_chunks(handle, MAX_SMALL_FILE_BYTES))
+                    data = b"".join(untrusted.read_chunks(handle, limits.SMALL_FILE_BYTES))
                     if entry.name == "timestamp.txt":
                         claimed = _parse_time(data.decode("utf-8", "replace"))
                     else:
@@ -249,7 +239,7 @@ def _record(
     note = None
     zone = course.settings.timezone
     if chosen.claimed and abs((chosen.claimed - chosen.observed).total_seconds()) > (
-        CLAIM_TOLERANCE_SECONDS
+        limits.CLAIM_TOLERANCE_SECONDS
     ):
         note = (
             f"the submission says it was made at {shown_time(chosen.claimed, zone)}, "

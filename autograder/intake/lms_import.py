@@ -34,16 +34,15 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
+from autograder import limits
+from autograder.course.deadlines import counting_order, due_date
 from autograder.course.folder import ASSIGNMENT, Course
-from autograder.course.settings import zone
+from autograder.course.settings import CourseSettings, zone
 from autograder.errors import CourseError
 from autograder.intake.submitted import NewSubmission, check_student_id, format_time
-from autograder.intake.untrusted import CHUNK_BYTES, Refused, human_size, shown, usable_file_name
+from autograder.intake.untrusted import Refused, usable_file_name
+from autograder.text import human_size, shown
 
-MAX_ENTRIES = 20_000
-MAX_ENTRY_BYTES = 100 * 1024**2  # one notebook, decompressed
-MAX_STUDENT_BYTES = 300 * 1024**2  # one student's notebooks together
-MAX_ARCHIVE_BYTES = 4 * 1024**3  # everything imported from one archive
 TOKEN = re.compile(r"[_\s\-]+")
 RESUBMISSION = re.compile(r"-(\d{1,3})$")
 TIME_IN_NAME = re.compile(r"(\d{4})-(\d\d)-(\d\d)[-_ T](\d\d)[-:](\d\d)(?:[-:](\d\d))?")
@@ -74,17 +73,17 @@ class Budget:
     """Decompressed bytes left for the archive and for the current student."""
 
     def __init__(self):
-        self.archive = MAX_ARCHIVE_BYTES
-        self.student = MAX_STUDENT_BYTES
+        self.archive = limits.ARCHIVE_BYTES
+        self.student = limits.SUBMISSION_BYTES
 
     def spend(self, size: int) -> None:
         self.archive -= size
         self.student -= size
         if self.archive < 0:
-            limit = human_size(MAX_ARCHIVE_BYTES)
+            limit = human_size(limits.ARCHIVE_BYTES)
             raise Refused(f"the archive is over the import limit of {limit}")
         if self.student < 0:
-            raise Refused(f"the student's files are over {human_size(MAX_STUDENT_BYTES)}")
+            raise Refused(f"the student's files are over {human_size(limits.SUBMISSION_BYTES)}")
 
 
 def read_roster(path: Path) -> dict[str, str]:
@@ -130,10 +129,11 @@ def import_zip(
         raise CourseError(f"cannot read {archive} as a zip file: {error}") from None
     summary = ImportSummary()
     with bundle:
-        copies = _plan(bundle.infolist(), roster, expected, course.settings.timezone, summary)
+        due = due_date(course, assignment)
+        copies = _plan(bundle.infolist(), roster, expected, course.settings, due, summary)
         budget = Budget()
         for student, files in sorted(copies.items()):
-            budget.student = MAX_STUDENT_BYTES
+            budget.student = limits.SUBMISSION_BYTES
             _import_student(course, bundle, student, files, assignment, replace, budget, summary)
     return summary
 
@@ -145,10 +145,10 @@ def _check_entry_count(archive: Path) -> None:
             end = zipfile._EndRecData(handle)  # the end-of-directory record: counts, not data
     except OSError as error:
         raise CourseError(f"cannot read {archive}: {error.strerror}") from None
-    if end and end[zipfile._ECD_ENTRIES_TOTAL] > MAX_ENTRIES:
+    if end and end[zipfile._ECD_ENTRIES_TOTAL] > limits.ARCHIVE_ENTRIES:
         raise CourseError(
             f"{archive} has {end[zipfile._ECD_ENTRIES_TOTAL]:,} entries, more than the limit of "
-            f"{MAX_ENTRIES:,}; is it the LMS's download of one assignment?"
+            f"{limits.ARCHIVE_ENTRIES:,}; is it the LMS's download of one assignment?"
         )
 
 
@@ -156,31 +156,34 @@ def _plan(
     infos: list[zipfile.ZipInfo],
     roster: dict[str, str],
     expected: list[str],
-    timezone: str,
+    settings: CourseSettings,
+    due: dt.datetime | None,
     summary: ImportSummary,
 ) -> dict[str, dict[str, Copy]]:
-    """Which entry becomes which student's which file; every other entry skipped, with why."""
-    chosen: dict[str, dict[str, Copy]] = {}
+    """Which entry becomes which student's which file; every other entry skipped, with why.
+    Among copies of one notebook, the one the class's `counts` setting prefers is kept (as
+    collect keeps a submission): by default the newest made by the due date."""
+    found: dict[tuple[str, str], list[Copy]] = {}
     for info in infos:
         name = shown(info.filename, limit=200)
         try:
-            copy = _copy_of(info, name, roster, expected, timezone)
+            copy = _copy_of(info, name, roster, expected, settings.timezone)
         except Refused as error:
             summary.skipped.append((name, str(error)))
             continue
-        files = chosen.setdefault(copy.student, {})
-        other = files.get(copy.target)
-        if other is None:
-            files[copy.target] = copy
-            continue
-        newer, older = (copy, other) if copy.order > other.order else (other, copy)
-        files[copy.target] = newer
-        summary.skipped.append(
-            (
-                older.name,
-                f"an older copy of {copy.target} for {copy.student}: kept {newer.name}",
-            )
+        found.setdefault((copy.student, copy.target), []).append(copy)
+    chosen: dict[str, dict[str, Copy]] = {}
+    for (student, target), copies in found.items():
+        preferred = counting_order(
+            copies, lambda c: c.when, due, settings.counts, newness=lambda c: c.order
         )
+        kept = chosen.setdefault(student, {})[target] = preferred[0]
+        for other in preferred[1:]:
+            newer = other.order > kept.order
+            why = "a later copy that does not count" if newer else "an older copy"
+            summary.skipped.append(
+                (other.name, f"{why} of {target} for {student}: kept {kept.name}")
+            )
     return chosen
 
 
@@ -300,10 +303,10 @@ def _blocks(bundle: zipfile.ZipFile, info: zipfile.ZipInfo, budget: Budget) -> I
     total = 0
     try:
         with bundle.open(info) as stream:
-            while block := stream.read(CHUNK_BYTES):
+            while block := stream.read(limits.CHUNK_BYTES):
                 total += len(block)
-                if total > MAX_ENTRY_BYTES:
-                    raise Refused(f"larger than {human_size(MAX_ENTRY_BYTES)} decompressed")
+                if total > limits.NOTEBOOK_BYTES:
+                    raise Refused(f"larger than {human_size(limits.NOTEBOOK_BYTES)} decompressed")
                 budget.spend(len(block))
                 yield block
     except NotImplementedError as error:

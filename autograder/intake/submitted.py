@@ -31,7 +31,7 @@ from pathlib import Path
 
 from autograder.course.folder import ASSIGNMENT, Course
 from autograder.errors import CourseError
-from autograder.intake.untrusted import shown
+from autograder.text import shown
 
 log = logging.getLogger(__name__)
 

@@ -3,9 +3,9 @@
 Student ids, folder and file names, and the bytes of their files come from people who may try
 to break the grader. Two rules hold everywhere they are read:
 
-* **Shown, never interpreted.** A name is printed through `shown()`: control characters, escape
-  sequences and undecodable bytes become visible escapes, long names are cut, and the caller
-  prints with markup off, so `[bold]` or `\\x1b[2J` in a file name is just text.
+* **Shown, never interpreted.** A name is printed through `text.shown()`: control characters,
+  escape sequences and undecodable bytes become visible escapes, long names are cut, and the
+  caller prints with markup off, so `[bold]` or `\\x1b[2J` in a file name is just text.
 * **Read, never followed.** A file in a folder a student can write is opened relative to a file
   descriptor of that folder with `O_NOFOLLOW | O_NONBLOCK`, and kept only if `fstat` of what was
   opened says it is a regular file: a symbolic link to the instructor's solutions, a FIFO that
@@ -18,38 +18,14 @@ from __future__ import annotations
 import os
 import re
 import stat
-import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-SHOWN_CHARS = 120  # longest name printed whole
-CHUNK_BYTES = 1 << 20  # files are copied in blocks of this size, never read whole
+from autograder import limits
+from autograder.text import human_size
+
 # a notebook name we will create on disk: printable, no path separator, not hidden, not huge
 USABLE_FILE_NAME = re.compile(r"^[^/\\\x00-\x1f\x7f.][^/\\\x00-\x1f\x7f]{0,150}$")
-
-
-def shown(text: str, limit: int = SHOWN_CHARS) -> str:
-    """`text` made safe to print on a terminal or in a report: escapes, not effects."""
-    out = []
-    for char in text:
-        if 0xDC80 <= ord(char) <= 0xDCFF:  # a byte that was not UTF-8 (surrogateescape)
-            out.append(f"\\x{ord(char) - 0xDC00:02x}")
-        elif unicodedata.category(char) in ("Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"):
-            out.append(char.encode("unicode_escape").decode("ascii"))
-        else:
-            out.append(char)
-    result = "".join(out)
-    if len(result) > limit:
-        result = result[: limit - 1] + "…"
-    return result
-
-
-def human_size(size: int) -> str:
-    """A limit in words: 300 MB, 4 GB, 24 KB."""
-    for unit, scale in (("GB", 1024**3), ("MB", 1024**2), ("KB", 1024)):
-        if size >= scale:
-            return f"{size / scale:.3g} {unit}"
-    return f"{size} bytes"
 
 
 def usable_file_name(name: str) -> bool:
@@ -148,7 +124,7 @@ def read_chunks(handle: int, limit: int) -> Iterator[bytes]:
     """The bytes of an open file in blocks, closing it at the end; `Refused` past `limit`."""
     total = 0
     try:
-        while block := os.read(handle, CHUNK_BYTES):
+        while block := os.read(handle, limits.CHUNK_BYTES):
             total += len(block)
             if total > limit:
                 raise Refused(f"larger than {human_size(limit)}")

@@ -18,16 +18,16 @@ import csv
 from dataclasses import dataclass
 from pathlib import Path
 
-from nbgrader.api import Gradebook, MissingEntry
+from nbgrader.api import Gradebook
 from nbgrader.plugins import CsvExportPlugin
 
-from autograder.course.deadlines import due_date, shown_time
+from autograder.course.cells import grade_id as grade_id_of
+from autograder.course.cells import is_graded, points
+from autograder.course.deadlines import shown_time
 from autograder.course.folder import ASSIGNMENT, Course
-from autograder.errors import CourseError
-from autograder.grading.run import plan_assignment, read_states
-from autograder.intake.submitted import intake_record
+from autograder.grading.plan import plan_assignment
 from autograder.results.output_files import written_together
-from autograder.results.scores import graded_score, student_lateness
+from autograder.results.scores import class_totals
 
 
 @dataclass(frozen=True)
@@ -44,49 +44,35 @@ def columns(course: Course, assignment: str = ASSIGNMENT) -> list[Column]:
     found = []
     for plan in plan_assignment(course, assignment):
         for cell in plan.source.cells:
-            meta = cell.get("metadata", {}).get("nbgrader", {})
-            if not meta.get("grade"):
+            if not is_graded(cell):
                 continue
-            grade_id, auto = meta["grade_id"], cell.cell_type == "code"
+            grade_id, auto = grade_id_of(cell) or "", cell.cell_type == "code"
             name = grade_id.removeprefix("test_") if auto else grade_id
-            found.append(Column(name, grade_id, plan.name, float(meta["points"]), auto))
+            found.append(Column(name, grade_id, plan.name, points(cell), auto))
     return found
 
 
 def grade_table(course: Course, assignment: str = ASSIGNMENT) -> list[dict[str, object]]:
-    """One dict per student with a submission in the gradebook: column name → score."""
+    """One dict per student with a submission in the gradebook: column name → score, and the
+    totals, time and status of `scores.class_totals` (so every output agrees)."""
     cols = columns(course, assignment)
-    states = read_states(course, assignment)
-    due = due_date(course, assignment)
     rows = []
-    with Gradebook(course.db_url) as gradebook:
-        try:
-            gradebook.find_assignment(assignment)
-        except MissingEntry:
-            raise CourseError(f"{assignment!r} is not in the gradebook: release it first") from None
-        for student in sorted(s.id for s in gradebook.students):
-            try:
-                gradebook.find_submission(assignment, student)
-            except MissingEntry:
-                continue
-            row: dict[str, object] = {"student_id": student}
-            total = 0.0
-            for col in cols:
-                grade = gradebook.find_grade(col.grade_id, col.notebook, assignment, student)
-                row[col.name] = score = graded_score(grade)
-                total += score or 0.0
-            found = student_lateness(course, student, assignment, due)
-            row["score_before_penalty"] = total
-            row["late_penalty"] = found.penalty(total)
-            row["total"] = total - row["late_penalty"]
-            row["max_score"] = sum(c.max_score for c in cols)
-            row["submitted_at"] = shown_time(found.submitted_at, course.settings.timezone)
-            row["late_by"] = found.late_by
-            row["status"] = states.get(student, {}).get("status", "not graded by rnn-course")
-            row["intake_note"] = intake_record(course.folder("submitted", student, assignment)).get(
-                "note"
-            )
-            rows.append(row)
+    for found in class_totals(course, assignment):
+        row: dict[str, object] = {"student_id": found.student}
+        for col in cols:
+            cell = found.cells.get(col.grade_id)
+            row[col.name] = cell.score if cell else None
+        row["score_before_penalty"] = found.before_penalty
+        row["late_penalty"] = found.penalty
+        row["total"] = found.total
+        row["max_score"] = found.max_score
+        row["submitted_at"] = shown_time(found.lateness.submitted_at, course.settings.timezone)
+        row["late_by"] = found.lateness.late_by
+        row["status"] = found.status
+        row["intake_note"] = found.intake_note
+        row["problems"] = found.problems  # not a column: the report's list
+        row["awaiting"] = found.awaiting  # not a column: the report's count
+        rows.append(row)
     return rows
 
 
@@ -101,12 +87,12 @@ def export_csv(
     targets = {Path(out): "--out"} | (
         {Path(nbgrader_csv): "--nbgrader-csv"} if nbgrader_csv else {}
     )
-    with written_together(targets) as paths:
+    with written_together(targets, course.root) as paths:
         with paths[Path(out).expanduser()].open("w", newline="") as handle:
             writer = csv.DictWriter(handle, fields)
             writer.writeheader()
             for row in rows:
-                writer.writerow({k: _cell(v) for k, v in row.items()})
+                writer.writerow({k: _cell(row[k]) for k in fields})
         if nbgrader_csv:
             plugin = CsvExportPlugin()
             plugin.to = str(paths[Path(nbgrader_csv).expanduser()])
@@ -115,9 +101,15 @@ def export_csv(
     return len(rows)
 
 
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
 def _cell(value: object) -> object:
+    """A CSV cell: numbers as %g, text that a spreadsheet would run as a formula quoted."""
     if value is None:
         return ""
     if isinstance(value, float):
         return f"{value:g}"
+    if isinstance(value, str) and value.startswith(FORMULA_START):
+        return "'" + value
     return value

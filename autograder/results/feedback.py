@@ -15,12 +15,14 @@ import jinja2
 from nbgrader.api import Gradebook, MissingEntry
 from tqdm import tqdm
 
-from autograder.course.deadlines import due_date, shown_time
+from autograder.course.cells import grade_id as grade_id_of
+from autograder.course.cells import is_code_answer
+from autograder.course.deadlines import shown_time
 from autograder.course.folder import ASSIGNMENT, Course
 from autograder.errors import CourseError
-from autograder.grading.run import plan_assignment, read_states
-from autograder.intake.submitted import intake_record
-from autograder.results.scores import graded_score, student_lateness
+from autograder.grading.plan import plan_assignment
+from autograder.grading.state import read_states
+from autograder.results.scores import class_totals
 
 TEMPLATE = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined).from_string(
     """<!DOCTYPE html>
@@ -91,50 +93,42 @@ def write_feedback(
     if not states:
         raise CourseError("no graded submissions: run `rnn-course autograde` first")
     plans = plan_assignment(course, assignment)
-    due = due_date(course, assignment)
+    totals = {found.student: found for found in class_totals(course, assignment)}
     written = []
     with Gradebook(course.db_url) as gradebook:
         for student, state in tqdm(states.items(), desc="writing feedback", unit="student"):
+            if student not in totals:  # graded, but its grades are not in this gradebook
+                continue
             target = course.folder("feedback", student, assignment)
             target.mkdir(parents=True, exist_ok=True)
-            timing = _timing(course, student, assignment, due, state)
             for plan in plans:
                 result = state.get("notebooks", {}).get(plan.name)
                 if result is None:
                     continue
-                page = _page(gradebook, student, assignment, plan, result, course, timing)
+                page = _page(gradebook, course, plan, result, totals[student], state, assignment)
                 path = target / f"{plan.name}.html"
                 path.write_text(page)
                 written.append(path)
     return written
 
 
-def _timing(course: Course, student: str, assignment: str, due, state: dict) -> dict:
-    """When the submission was made, and what the late policy takes, for the page's header."""
-    found = student_lateness(course, student, assignment, due)
-    record = intake_record(course.folder("submitted", student, assignment))
-    return {
-        "submitted_at": shown_time(found.submitted_at, course.settings.timezone),
-        "late_by": found.late_by,
-        "fraction": found.fraction,
-        "policy": course.settings.late.describe(),
-        "note": record.get("note"),
-        # what the grader noticed: a misnamed notebook matched by its answers, a doubled cell
-        "grading_notes": list(state.get("notes", [])),
-    }
-
-
-def _page(gradebook, student, assignment, plan, result, course, timing) -> str:
+def _page(gradebook, course, plan, result, total, state, assignment) -> str:
+    """One notebook's page: its tasks' scores as every output counts them (`total.cells`)."""
+    student = total.student
     autograded = course.folder("autograded", student, assignment) / f"{plan.name}.ipynb"
-    answers, texts = _own_answers(autograded)
+    answers, texts = _own_answers(autograded), state.get("written", {})
+
+    def comment(grade_id: str) -> str | None:
+        remark = _find(gradebook.find_comment, grade_id, plan.name, assignment, student)
+        return remark.comment if remark else None
+
     tasks, score, max_score = [], 0.0, 0.0
     for grade_id, task in result["tasks"].items():
         labels = {c.number: c.label for c in plan.tasks[grade_id].checks}
         name = plan.tasks[grade_id].answer or grade_id
-        grade = _find(gradebook.find_grade, grade_id, plan.name, assignment, student)
+        cell = total.cells.get(grade_id)
         # the formgrader's score wins over the tests' one, as in nbgrader's own totals
-        points = graded_score(grade) if grade else task["score"]
-        remark = _find(gradebook.find_comment, name, plan.name, assignment, student)
+        points = cell.score if cell and cell.score is not None else task["score"]
         tasks.append(
             {
                 "name": name,
@@ -143,7 +137,7 @@ def _page(gradebook, student, assignment, plan, result, course, timing) -> str:
                 "passed": task["reason"] == "passed",
                 "result": _result(task, labels),
                 "adjusted": points != task["score"],
-                "comment": remark.comment if remark else None,
+                "comment": comment(name),
                 "code": answers.get(name),
                 "error": result.get("errors", {}).get(name),
             }
@@ -152,25 +146,27 @@ def _page(gradebook, student, assignment, plan, result, course, timing) -> str:
         max_score += task["max_score"]
     notes, pending = [], False
     for grade_id in plan.written:
-        grade = _find(gradebook.find_grade, grade_id, plan.name, assignment, student)
-        remark = _find(gradebook.find_comment, grade_id, plan.name, assignment, student)
-        comment = remark.comment if remark else None
-        manual = grade.manual_score if grade else None
+        cell = total.cells.get(grade_id)
+        manual = cell.score if cell else None
         pending = pending or manual is None
-        max_score += grade.max_score if grade else 0.0
+        max_score += cell.max_score if cell else 0.0
         score += manual or 0.0
         notes.append(
             {
                 "name": grade_id,
                 "text": texts.get(grade_id, ""),
                 "score": manual,
-                "max_score": grade.max_score if grade else 0.0,
-                "comment": comment,
+                "max_score": cell.max_score if cell else 0.0,
+                "comment": comment(grade_id),
             }
         )
     return TEMPLATE.render(
-        **{key: value for key, value in timing.items() if key != "grading_notes"},
-        penalty=round(score * timing["fraction"], 6),
+        submitted_at=shown_time(total.lateness.submitted_at, course.settings.timezone),
+        late_by=total.lateness.late_by,
+        fraction=total.lateness.fraction,
+        policy=course.settings.late.describe(),
+        note=total.intake_note,
+        penalty=total.notebook_penalties.get(plan.name, 0.0),
         student=student,
         assignment=assignment,
         notebook=plan.name,
@@ -178,7 +174,7 @@ def _page(gradebook, student, assignment, plan, result, course, timing) -> str:
         max_score=max_score,
         pending=pending,
         problems=result.get("problems", []),
-        notes=timing["grading_notes"],
+        notes=list(state.get("notes", [])),
         tasks=tasks,
         written=notes,
     )
@@ -192,16 +188,11 @@ def _find(lookup, *key):
         return None
 
 
-def _own_answers(autograded: Path) -> tuple[dict[str, str], dict[str, str]]:
-    """The student's answer cells (code and written) from the instructor's graded copy."""
+def _own_answers(autograded: Path) -> dict[str, str]:
+    """The student's code answers from the instructor's graded copy."""
     import nbformat
 
     if not autograded.is_file():
-        return {}, {}
+        return {}
     notebook = nbformat.read(autograded, as_version=4)
-    code, text = {}, {}
-    for cell in notebook.cells:
-        meta = cell.get("metadata", {}).get("nbgrader", {})
-        if meta.get("solution"):
-            (code if cell.cell_type == "code" else text)[meta["grade_id"]] = cell.source
-    return code, text
+    return {grade_id_of(c) or "": c.source for c in notebook.cells if is_code_answer(c)}

@@ -13,11 +13,11 @@ from __future__ import annotations
 import shutil
 from dataclasses import dataclass, field
 
+from autograder.course.exchange import check_exchange
 from autograder.course.folder import ASSIGNMENT, COURSE_ID, Course, nbgrader_failure
 from autograder.errors import CourseError
-from autograder.grading.run import _match_notebooks as match_notebooks
-from autograder.grading.run import plan_assignment
-from autograder.intake.exchange import check_exchange
+from autograder.grading.plan import plan_assignment
+from autograder.grading.submission import match_notebooks
 from autograder.intake.untrusted import usable_file_name
 
 SECRET = "submission_secret.txt"

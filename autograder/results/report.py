@@ -52,6 +52,8 @@ wrote; where the two disagreed, the later counts and the note says so.</p>
 <td>{{ row.late_by }}</td><td>{{ "%g" % row.late_penalty }}</td>
 <td>{{ row.intake_note or "" }}</td></tr>{% endfor %}</table>{% endif %}
 <h2>Submissions with grading problems</h2>
+{% if awaiting %}<p>{{ awaiting }} of {{ n }} submissions have written answers waiting for a score
+by hand (<code>rnn-course formgrade</code>); their totals count them as 0 until then.</p>{% endif %}
 {% if problems %}<table><tr><th>Student</th><th>Status</th></tr>
 {% for student, status in problems %}<tr><td>{{ student }}</td><td>{{ status }}</td></tr>
 {% endfor %}</table>{% else %}<p>None: every submission ran to the end.</p>{% endif %}
@@ -62,6 +64,11 @@ wrote; where the two disagreed, the later counts and the note says so.</p>
 
 def write_report(course: Course, out: Path | None = None, assignment: str = ASSIGNMENT) -> Path:
     """reports/<assignment>-report.html (and .png beside it); returns the HTML's path."""
+    if out is not None and Path(out).with_suffix(".png") == Path(out):
+        raise CourseError(
+            f"--out {out}: the report's figure is written beside it as {Path(out).name}; give "
+            f"the report an .html name ({Path(out).with_suffix('.html')})"
+        )
     rows = grade_table(course, assignment)
     if not rows:
         raise CourseError("no graded submissions to report on: run `rnn-course autograde` first")
@@ -86,11 +93,13 @@ def write_report(course: Course, out: Path | None = None, assignment: str = ASSI
         out = course.root / "reports" / f"{assignment}-report.html"
         out.parent.mkdir(parents=True, exist_ok=True)
     out = Path(out).expanduser()
-    problems = [(row["student_id"], row["status"]) for row in rows if row["status"] != "ok"]
+    problems = [(row["student_id"], row["problems"]) for row in rows if row["problems"] != "ok"]
+    awaiting = sum(1 for row in rows if row["awaiting"])
     late = [row for row in rows if row["late_by"]]
     timing = [row for row in rows if row["late_by"] or row["intake_note"]]
     due = due_date(course, assignment)
-    with written_together({out: "--out", out.with_suffix(".png"): "--out"}) as paths:
+    targets = {out: "--out", out.with_suffix(".png"): "--out (its figure, beside it)"}
+    with written_together(targets, course.root) as paths:
         paths[out.with_suffix(".png")].write_bytes(png)
         paths[out].write_text(
             PAGE.render(
@@ -102,6 +111,7 @@ def write_report(course: Course, out: Path | None = None, assignment: str = ASSI
                 figure=base64.b64encode(png).decode("ascii"),
                 tasks=tasks,
                 problems=problems,
+                awaiting=awaiting,
                 late=late,
                 timing=timing,
                 policy=course.settings.late.describe(),

@@ -1,26 +1,26 @@
 """Grading spread over machines: each sandboxed notebook run is a Dask task.
 
-The engine that runs student code can be this machine's pool (`sandbox_pool.Workers`,
-`--engine pool`) or Dask distributed: by default a `LocalCluster` in this process (one Dask
-worker with a thread per `--workers`; nothing to set up, and no second copy of the project to
-start: the sandboxes are processes of their own whichever process starts them), or any cluster
-the instructor points at with `--scheduler tcp://HOST:8786`, whose workers were started with
-`dask worker tcp://HOST:8786` from this same environment on each machine (or by dask-jobqueue's
-`SLURMCluster` on a university cluster).
+`--engine dask` runs the tasks on a `LocalCluster` in this process (one Dask worker with a
+thread per `--workers`), `--scheduler tls://HOST:8786` on a cluster whose workers were started
+with `dask worker` from this same environment on each machine (or by dask-jobqueue).
 
 What crosses the wire, and what does not. The instructor's process keeps every trusted step:
-planning from the source notebooks, running the reference, judging the runs' records against
-it and every gradebook write. A task receives only the cells to run (the instructor's setup
-cells, the student's answer cells and the test probes) and the limits, and returns only the
-sandbox's events. On the worker, the task runs in that worker's own sandbox pool (one slot per
-worker thread), so in the per-core grader with its pre-imported template
-(`sandbox_template.py`), under the same isolation as on one machine; a worker without bubblewrap
-refuses the task instead of running student code unsandboxed, unless the instructor passed
-`--unsafe-no-sandbox`.
+planning, the reference's records, judging and every gradebook write. A task receives only a
+`Job` (the cells to run and the limits) and returns only the run's bounded byte stream. On the
+worker, the task runs in that worker's own sandbox pool (a `SandboxPlugin`, one slot per worker
+thread, with its pre-imported templates), under the same isolation as on one machine; a worker
+whose sandbox does not start refuses the task instead of running student code unsandboxed,
+unless the instructor passed `--unsafe-no-sandbox`.
+
+Nothing listens beyond loopback. A local cluster's scheduler and worker talk in-process; the
+HTTP servers Dask always starts are bound to 127.0.0.1 (the dashboard is served only with
+`--dashboard`), and Dask's scratch folder is a private one of this run. A remote scheduler must
+speak TLS with mutual certificates (`dask_tls.py` makes them): whoever reaches a plain `tcp://`
+scheduler runs code as its workers' user, so `tcp://` is refused unless the instructor says it
+is on a network only they reach.
 
 A task is idempotent: it reads nothing but its arguments and writes nothing, so when Dask runs
-it again after a worker died, the only effect is the same events once more; the instructor's
-process writes a student's grades once, when all of their notebooks are in.
+it again after a worker died, the only effect is the same stream once more.
 """
 
 from __future__ import annotations
@@ -28,78 +28,88 @@ from __future__ import annotations
 import concurrent.futures
 import logging
 import os
+import shutil
+import tempfile
 import threading
-import urllib.parse
-import urllib.request
-from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
+from distributed import Client, KilledWorker, LocalCluster, Worker, WorkerPlugin, get_worker
+
+from autograder import limits as defaults
 from autograder.errors import CourseError
-from autograder.sandbox import bubblewrap as sandbox
-from autograder.sandbox.pool import Workers, job_dicts
+from autograder.sandbox import bubblewrap
+from autograder.sandbox.engine import EngineUnavailable, Job, Limits, RunResult
+from autograder.sandbox.pool import SandboxPool
 
 log = logging.getLogger(__name__)
 
-CONNECT_SECONDS = 15  # a scheduler that does not answer by then is reported as unreachable
 WATCH_SECONDS = 1.0  # how often the coordinator looks for workers that left
+PLUGIN = "rnn-course-sandboxes"
+LOOPBACK = "127.0.0.1"
 
 
 class NoSandboxOnWorker(Exception):
-    """A worker cannot isolate student code (no bubblewrap): it refuses the task."""
+    """A worker cannot isolate student code: it refuses the task."""
 
 
-@dataclass(frozen=True)
-class Job:
-    """One notebook's run, as sent to a worker: cells as dicts, setup cells' sources."""
+class SandboxPlugin(WorkerPlugin):
+    """A Dask worker plugin: the worker's own sandbox pool, kept between tasks so that its
+    templates are forked from again and again, and closed when grading ends. Its sandbox is
+    tried on one cell before the worker's first notebook: one that cannot start (user
+    namespaces off, say) must stop the class, not zero it."""
 
-    cells: list[dict]
-    setup: tuple[str, ...]
-    limits: sandbox.Limits
-    sandboxed: bool
-    trial: bool = True  # try the worker's sandbox first (not in the grader's own process)
+    idempotent = False
+
+    def __init__(self, limits: Limits, sandboxed: bool, trial: bool):
+        self.limits, self.sandboxed, self.trial = limits, sandboxed, trial
+        self.pool: SandboxPool | None = None
+        self.problem: str | None = None
+        self._lock = threading.Lock()
+
+    def __getstate__(self) -> dict:
+        return {"limits": self.limits, "sandboxed": self.sandboxed, "trial": self.trial}
+
+    def __setstate__(self, state: dict) -> None:
+        self.__init__(state["limits"], state["sandboxed"], state["trial"])  # type: ignore[misc]
+
+    def setup(self, worker: Any) -> None:
+        self.slots = max(1, worker.state.nthreads)
+
+    def teardown(self, worker: Any) -> None:
+        if self.pool is not None:
+            self.pool.close()
+            self.pool = None
+
+    def run(self, job: Job) -> RunResult:
+        with self._lock:
+            if self.pool is None and self.problem is None:
+                self.problem = self._trial()
+                if self.problem is None:
+                    self.pool = SandboxPool(self.slots, self.limits, self.sandboxed)
+        if self.problem is not None:
+            raise NoSandboxOnWorker(f"the Dask worker on {os.uname().nodename}: {self.problem}")
+        assert self.pool is not None
+        return self.pool.run(job)
+
+    def _trial(self) -> str | None:
+        if not self.sandboxed:
+            return None
+        if bubblewrap.bubblewrap() is None:
+            return (
+                f"pid {os.getpid()} has no bubblewrap, so it cannot isolate student code: "
+                "install it there (Debian: apt-get install bubblewrap), or pass "
+                "--unsafe-no-sandbox"
+            )
+        return bubblewrap.start_problem() if self.trial else None
 
 
-# one sandbox pool per Dask worker (and set of limits), kept between tasks so that its templates
-# are forked from again and again instead of importing TensorFlow for every notebook
-_POOLS: dict[tuple, Workers] = {}
-_POOLS_LOCK = threading.Lock()
-_next_slot = 0  # slots of this process's pools never share a number (a grading user id)
-
-
-def run_on_worker(job: Job) -> sandbox.RunResult:
+def run_on_worker(job: Job) -> RunResult:
     """The task: run one notebook in the sandbox pool of the Dask worker that runs it."""
-    global _next_slot
-    from distributed import get_worker
-
-    if job.sandboxed and sandbox.bubblewrap() is None:
-        raise NoSandboxOnWorker(
-            f"the Dask worker on {os.uname().nodename} (pid {os.getpid()}) has no bubblewrap, "
-            "so it cannot isolate student code: install it there (Debian: apt-get install "
-            "bubblewrap), or pass --unsafe-no-sandbox"
-        )
-    worker = get_worker()
-    key = (worker.address, job.limits, job.sandboxed)
-    with _POOLS_LOCK:
-        pool = _POOLS.get(key)
-        if pool is None:
-            # before its first notebook, the worker tries its sandbox on one cell: one that
-            # cannot start (user namespaces off, say) must stop the class, not zero it
-            problem = sandbox.start_problem() if job.sandboxed and job.trial else None
-            if problem:
-                raise NoSandboxOnWorker(f"the Dask worker on {os.uname().nodename}: {problem}")
-            slots = max(1, worker.state.nthreads)
-            pool = _POOLS[key] = Workers(slots, job.limits, job.sandboxed, first=_next_slot)
-            _next_slot += slots
-    return pool.run_dicts(job.cells, job.setup)
-
-
-def close_pools() -> None:
-    """On a worker: close every sandbox pool it keeps (run at the end of a grading run)."""
-    global _next_slot
-    with _POOLS_LOCK:
-        while _POOLS:
-            _, pool = _POOLS.popitem()
-            pool.close()
-        _next_slot = 0
+    plugin = get_worker().plugins.get(PLUGIN)
+    if not isinstance(plugin, SandboxPlugin):
+        raise NoSandboxOnWorker(f"the Dask worker on {os.uname().nodename} has no sandbox pool")
+    return plugin.run(job)
 
 
 def quiet() -> None:
@@ -110,129 +120,154 @@ def quiet() -> None:
         logging.getLogger(chatty).setLevel(level)
 
 
+def check_scheduler_address(address: str, tls_folder: Path | None, allow_plain: bool) -> None:
+    """A remote scheduler speaks TLS with our certificates, or the instructor said otherwise."""
+    if address.startswith("tls://"):
+        if tls_folder is None:
+            raise CourseError(
+                f"--scheduler {address} needs the cluster's certificates: pass --tls-folder "
+                "DIR (made by `rnn-course dask-certificates`)"
+            )
+        return
+    if address.startswith("tcp://") and allow_plain:
+        log.warning(
+            "the Dask scheduler %s speaks plain TCP: whoever reaches it can run code on the "
+            "workers; you said only you can reach it",
+            address,
+        )
+        return
+    if address.startswith("tcp://"):
+        raise CourseError(
+            f"--scheduler {address} speaks plain, unauthenticated TCP: anyone who reaches its "
+            "port can run code as the workers' user or send back made-up results. Start the "
+            "cluster with TLS (`rnn-course dask-certificates`, then tls://…), or pass "
+            "--allow-plain-tcp if the scheduler is on a network only you can reach"
+        )
+    raise CourseError(f"--scheduler {address}: give a tls:// (or tcp://) address")
+
+
+class WorkerWithoutDashboard(Worker):
+    """A local worker whose HTTP server (on loopback) serves no dashboard: bokeh's pages cost
+    the grading time and show task names, which hold student ids."""
+
+    def __init__(self, *args: Any, **kwargs: Any):
+        kwargs["dashboard"] = False
+        super().__init__(*args, **kwargs)
+
+
+class DaskFuture(concurrent.futures.Future):
+    """A standard future settled from a Dask future, which it keeps alive (and so its task)."""
+
+    def __init__(self, remote: Any = None):
+        super().__init__()
+        self.remote = remote
+
+
 class DaskEngine:
-    """Submit sandbox runs to a Dask cluster; futures of the standard library come back."""
+    """An `Engine` on a Dask cluster: a local one in this process, or the cluster at
+    `scheduler`; standard futures come back."""
 
     def __init__(
         self,
-        limits: sandbox.Limits,
+        limits: Limits,
         sandboxed: bool,
         workers: int,
         scheduler: str | None = None,
         dashboard: bool = False,
+        security: Any = None,
     ):
         self.limits, self.sandboxed, self.count = limits, sandboxed, workers
-        self.scheduler, self.cluster, self.client = scheduler, None, None
-        # a local cluster's dashboard only when asked: bokeh's server costs the grading ~5 %
-        self.with_dashboard = dashboard
+        self.scheduler, self.security = scheduler, security
+        self.with_dashboard = dashboard  # a local cluster's dashboard (bokeh costs ~5 %)
+        self.cluster: Any = None
+        self.client: Any = None
+        self.scratch: Path | None = None
         self._stop = threading.Event()
-        self._ready = threading.Event()
-        self._failed: Exception | None = None
-        self._announced = False
+        self._workers: set[str] = set()
         self._fallbacks_said: set[str] = set()
-        if scheduler:  # a scheduler that cannot be reached is said at once
-            self._connect()
-        else:  # a local cluster starts while the grader reads the submissions
-            threading.Thread(target=self._connect, daemon=True, name="dask-start").start()
 
-    def _connect(self) -> None:
-        from distributed import Client, LocalCluster
-
-        quiet()  # after the import, which sets Dask's loggers
-
+    def prepare(self) -> None:
+        """Start or reach the cluster and give every worker its sandbox pool; a local
+        cluster's sandbox is tried here first, a remote worker's before its first notebook."""
+        if not self.scheduler:
+            SandboxPool(1, self.limits, self.sandboxed).prepare()
         try:
             if self.scheduler:
-                self.client = Client(self.scheduler, timeout=CONNECT_SECONDS)
-            else:
-                self.cluster = LocalCluster(  # the sandboxes are the processes
-                    n_workers=1,
-                    threads_per_worker=self.count,
-                    processes=False,
-                    memory_limit=0,  # each sandbox has its own limits
-                    dashboard_address="127.0.0.1:0" if self.with_dashboard else None,
-                    silence_logs=logging.ERROR,
+                self.client = Client(
+                    self.scheduler, timeout=defaults.DASK_CONNECT_SECONDS, security=self.security
                 )
-                self.client = Client(self.cluster)
+            else:
+                self.client = Client(self._local_cluster())
+            quiet()  # after the import, which sets Dask's loggers
+            remote = self.scheduler is not None
+            plugin = SandboxPlugin(self.limits, self.sandboxed, trial=remote)
+            self.client.register_plugin(plugin, name=PLUGIN)
             self._workers = set(self.client.scheduler_info().get("workers", {}))
         except (OSError, TimeoutError) as error:
-            where = self.scheduler or "a local cluster"
-            self._failed = CourseError(
-                f"cannot reach the Dask scheduler --scheduler {where} ({error}); is it "
-                "running (`dask scheduler`), and is the address right?"
-            )
-        except Exception as error:  # noqa: BLE001 - said where the grader waits for it
-            self._failed = CourseError(f"the local Dask cluster did not start: {error}")
-        finally:
-            self._ready.set()
-        if self.scheduler and self._failed:
-            raise self._failed
-        if not self._failed:
-            threading.Thread(target=self._watch, daemon=True, name="dask-watch").start()
+            raise CourseError(
+                f"cannot reach the Dask scheduler --scheduler {self.scheduler} ({error}); is it "
+                "running (`dask scheduler`), are the certificates its own, is the address right?"
+            ) from None
+        where = self.scheduler or f"a local cluster of {self.count} worker threads"
+        log.info("grading with Dask on %s; dashboard: %s", where, self.dashboard or "none")
+        threading.Thread(target=self._watch, daemon=True, name="dask-watch").start()
 
-    def _started(self):
-        """The client, once the cluster is up; says where grading runs, the first time."""
-        self._ready.wait()
-        if self._failed:
-            raise self._failed
-        if not self._announced:
-            self._announced = True
-            where = self.scheduler or f"a local cluster of {self.count} worker threads"
-            board = self.dashboard
-            board = board or ("none" if self.scheduler else "none (--dashboard starts one)")
-            log.info("grading with Dask on %s; dashboard: %s", where, board)
-        return self.client
+    def _local_cluster(self) -> Any:
+        self.scratch = Path(tempfile.mkdtemp(prefix="rnn-course-dask-"))  # mode 700
+        self.cluster = LocalCluster(  # the sandboxes are the processes; in-process comms
+            n_workers=1,
+            threads_per_worker=self.count,
+            processes=False,
+            memory_limit=0,  # each sandbox has its own limits
+            local_directory=str(self.scratch),
+            # the HTTP servers Dask starts anyway listen on loopback; the scheduler's serves
+            # the dashboard only when asked, the worker's never
+            dashboard_address=None,
+            scheduler_kwargs={
+                "dashboard": self.with_dashboard,
+                "dashboard_address": f"{LOOPBACK}:0",
+            },
+            worker_dashboard_address=f"{LOOPBACK}:0",
+            worker_class=WorkerWithoutDashboard,
+            silence_logs=logging.ERROR,
+        )
+        return self.cluster
 
     @property
     def dashboard(self) -> str | None:
-        """The Dask dashboard's address, if the cluster has one that answers."""
-        if self.cluster is not None and not self.with_dashboard:
-            return None  # ours, started without one
-        info = self.client.scheduler_info()
+        """The Dask dashboard's address, if this run has one."""
+        if self.cluster is not None:
+            if not self.with_dashboard:
+                return None
+            port = self.client.scheduler_info().get("services", {}).get("dashboard")
+            return f"http://{LOOPBACK}:{port}/status" if port else None
+        info = self.client.scheduler_info() if self.client else {}
         port = info.get("services", {}).get("dashboard")
-        # a local cluster's dashboard listens on 127.0.0.1, a remote one where its scheduler does
-        address = info.get("address", "")
-        host = "127.0.0.1" if self.cluster else urllib.parse.urlsplit(address).hostname
-        if not port or not host:
-            return None
-        link = f"http://{host}:{port}/status"  # where the scheduler listens, not its host name
-        if self.cluster is not None:  # ours, started with its dashboard just now
-            return link
-        try:  # a scheduler started with --no-dashboard still reports its HTTP port
-            with urllib.request.urlopen(link, timeout=2) as page:
-                return link if page.status == 200 else None
-        except (OSError, ValueError):
-            return None
+        return f"the scheduler's, port {port}" if port else None
 
-    def submit(self, cells: list, key: str | None = None) -> concurrent.futures.Future:
-        """Run one notebook's cells (grading's JobCells) on some worker; `key` names the task,
-        so that a rerun after a lost worker is the same task."""
-        from distributed import KilledWorker
+    def submit(self, job: Job, key: str = "") -> concurrent.futures.Future[RunResult]:
+        """Run one notebook's job on some worker; `key` names the task, so that a rerun after
+        a lost worker is the same task."""
+        remote = self.client.submit(run_on_worker, job, key=key or None, pure=False, retries=2)
+        local = DaskFuture(remote)
 
-        client = self._started()
-        # a local cluster's workers are this process, whose sandbox grade_class has tried
-        trial = self.cluster is None
-        job = Job(*job_dicts(cells, self.limits), self.limits, self.sandboxed, trial)
-        remote = client.submit(run_on_worker, job, key=key, pure=False, retries=2)
-        local: concurrent.futures.Future = concurrent.futures.Future()
-
-        def settle(done) -> None:
+        def settle(done: Any) -> None:
             try:
                 result = done.result()
                 self._say_fallback(result)
                 local.set_result(result)
             except NoSandboxOnWorker as error:  # the class cannot be graded safely there
-                local.set_exception(CourseError(str(error)))
+                local.set_exception(EngineUnavailable(str(error)))
             except KilledWorker:  # this notebook's run took down every worker it was given
-                lost = sandbox.RunResult(returncode=-9, diagnostics="the Dask workers were lost")
+                lost = RunResult(returncode=-9, diagnostics="the Dask workers were lost")
                 local.set_result(lost)
             except Exception as error:  # noqa: BLE001 - handed to the waiting grader as is
                 local.set_exception(error)
 
         remote.add_done_callback(settle)
-        local.remote = remote  # keeps the Dask future (and so its task) alive
         return local
 
-    def _say_fallback(self, result: sandbox.RunResult) -> None:
+    def _say_fallback(self, result: RunResult) -> None:
         """Once per reason: a remote worker ran a notebook in a fresh sandbox instead of a forked
         one (as safe, slower). A local cluster's pool has said so in this process already."""
         why = result.fallback
@@ -258,17 +293,15 @@ class DaskEngine:
 
     def close(self) -> None:
         """Close the workers' sandbox pools (templates, control groups), the client, and the
-        local cluster if this engine started one (its workers' pools are this process's)."""
+        local cluster and its scratch folder if this engine started them."""
         self._stop.set()
-        self._ready.wait()
-        if self.client is None:
-            return
-        if self.cluster is None:
+        if self.client is not None:
             try:
-                self.client.run(close_pools)
+                self.client.unregister_worker_plugin(PLUGIN)
             except Exception:  # noqa: BLE001 - a worker already gone has nothing left to close
                 pass
-        self.client.close()
+            self.client.close()
         if self.cluster is not None:
             self.cluster.close()
-            close_pools()
+        if self.scratch is not None:
+            shutil.rmtree(self.scratch, ignore_errors=True)

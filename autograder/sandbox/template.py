@@ -5,12 +5,12 @@ Why. A fresh sandbox per notebook spends about 3 s importing TensorFlow and Kera
 ending a Python that holds them (measured 2026-11-27, README "Grading speed"), against 0.2-1.2 s
 for the student's code and the tests. So each worker keeps a template (a "zygote", as
 Chromium's Linux sandbox and Android call theirs): a Python in a bubblewrap sandbox with the
-same view of the machine as the per-notebook one (`sandbox.view`), which has imported IPython,
+same view of the machine as the per-notebook one (`bubblewrap.view`), which has imported IPython,
 NumPy and whatever the instructor's setup cells import, and forks one child per notebook.
 
 The threat: student code that tries to reach the template, to reach or outlast its own run, or
 to leave something behind for the next student graded by the same worker. How each is answered
-(`sandbox_zygote.py` does it, inside the template's sandbox):
+(`inside/zygote.py` does it, inside the template's sandbox):
 
 * The template never runs student code and never receives it. It gets the instructor's setup
   cells (the `setup` cells of the *source* notebooks, by grade_id), runs them once in a scratch
@@ -64,13 +64,15 @@ import subprocess
 import threading
 import time
 from contextlib import ExitStack
-from dataclasses import asdict
 
-from autograder.sandbox import bubblewrap as sandbox
+from autograder.sandbox import bubblewrap
+from autograder.sandbox.cgroups import ControlGroup
+from autograder.sandbox.engine import Job, Limits, RunResult
+from autograder.sandbox.gather import gather
 
 log = logging.getLogger(__name__)
 
-ZYGOTE = sandbox.INSIDE / "zygote.py"
+ZYGOTE = bubblewrap.INSIDE / "zygote.py"
 MAX_FORKS = 100  # then a fresh template: nothing can accumulate in one for long
 REPLY_SECONDS = 120.0  # for the template's answers; starting and warming may take long on a
 # loaded machine (warming is the instructor's imports: the notebook limit applies to it too)
@@ -88,11 +90,11 @@ class TemplateFailed(Exception):
     """This template stopped working (it died or stopped answering); a new one may work."""
 
 
-def template_command(limits: sandbox.Limits, control_fd: int) -> list[str]:
+def template_command(limits: Limits, control_fd: int) -> list[str]:
     """The bwrap command line of a template: the per-notebook sandbox's view, and root (in a
     user namespace for an ordinary user) with CAPABILITIES. Its own scratch folders are writable
     for the imports' sake; no child sees them (each mounts fresh ones over them)."""
-    bwrap = sandbox.bubblewrap()
+    bwrap = bubblewrap.bubblewrap()
     if bwrap is None:
         raise TemplateUnavailable("bubblewrap (bwrap) is not installed")
     as_root = os.geteuid() == 0
@@ -100,13 +102,13 @@ def template_command(limits: sandbox.Limits, control_fd: int) -> list[str]:
     identity += ["--cap-drop", "ALL"]
     for capability in CAPABILITIES + ([] if as_root else ["CAP_SETFCAP"]):
         identity += ["--cap-add", capability]
-    args = [bwrap, *identity, *sandbox.view(limits)]
-    zygote = f"{sandbox.GRADER_DIR}/{ZYGOTE.name}"  # beside the runner, which it loads
-    return [*args, "--", sandbox.sandbox_python(), "-I", zygote, str(control_fd)]
+    args = [bwrap, *identity, *bubblewrap.view(limits)]
+    zygote = f"{bubblewrap.GRADER_DIR}/{ZYGOTE.name}"  # beside the runner, which it loads
+    return [*args, "--", bubblewrap.sandbox_python(), "-I", zygote, str(control_fd)]
 
 
 class _ForkedRun:
-    """One child of a template as `sandbox.collect` sees it: its supervisor's socket."""
+    """One child of a template as `gather` sees it: its supervisor's socket."""
 
     def __init__(self, channel: socket.socket):
         self.channel = channel
@@ -117,7 +119,7 @@ class _ForkedRun:
         data = self.channel.recv(1 << 16)  # TimeoutError when nothing came in time
         return json.loads(data) if data else None
 
-    def start(self, group: sandbox.ControlGroup | None, timeout: float) -> None:
+    def start(self, group: ControlGroup | None, timeout: float) -> None:
         """Put the supervisor into the worker's control group (it tells its PID by sending a
         message: the kernel gives it as this process sees it), then let it start the run."""
         self.channel.settimeout(timeout)
@@ -171,8 +173,8 @@ class Template:
     it dies or has forked MAX_FORKS children. Used by one thread at a time. The template itself
     stays out of the worker's control group; each run's processes go into it."""
 
-    def __init__(self, worker: int, group: sandbox.ControlGroup | None = None):
-        self.worker, self.group = worker, group
+    def __init__(self, slot: int, group: ControlGroup | None = None):
+        self.slot, self.group = slot, group
         self.process: subprocess.Popen | None = None
         self.control: socket.socket | None = None
         self.warmed: set[tuple[str, ...]] = set()
@@ -181,18 +183,16 @@ class Template:
         self._stderr = b""
         self._stderr_reader: threading.Thread | None = None
 
-    def run(self, cells: list[dict], limits: sandbox.Limits, setup: tuple[str, ...]):
+    def run(self, job: Job, limits: Limits, running: set | None = None) -> RunResult:
         """Run the cells in a fresh child; never raises for student faults. TemplateFailed if
         the template fails twice (a new one is started for the second try), TemplateUnavailable
         if children cannot be isolated here: either way no cell of this run has been sent."""
         for attempt in (1, 2):
             try:
-                self._prepare(limits, setup)
-                return self._fork_and_collect(cells, limits)
+                self._prepare(limits, job.setup)
+                return self._fork_and_collect(job, limits, running)
             except TemplateFailed as error:
-                log.debug(
-                    "worker %d: template failed (%s); attempt %d", self.worker, error, attempt
-                )
+                log.debug("slot %d: template failed (%s); attempt %d", self.slot, error, attempt)
                 self.close()
                 if attempt == 2:
                     raise
@@ -206,7 +206,7 @@ class Template:
         """The template's bubblewrap process (tests check that attacks did not replace it)."""
         return self.process.pid if self.process and self.process.poll() is None else None
 
-    def _prepare(self, limits: sandbox.Limits, setup: tuple[str, ...]) -> None:
+    def _prepare(self, limits: Limits, setup: tuple[str, ...]) -> None:
         if self.process is not None and (
             self.process.poll() is not None or self.forks >= MAX_FORKS
         ):
@@ -222,11 +222,11 @@ class Template:
                     "template, so forking it would not be safe"
                 )
             for error in reply.get("errors", []):
-                log.debug("worker %d: a setup cell failed while warming: %s", self.worker, error)
+                log.debug("slot %d: a setup cell failed while warming: %s", self.slot, error)
             self.warmed.add(setup)
             self.warm_seconds += time.monotonic() - started
 
-    def _start(self, limits: sandbox.Limits) -> None:
+    def _start(self, limits: Limits) -> None:
         started = time.monotonic()
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         with theirs:
@@ -289,9 +289,9 @@ class Template:
             raise TemplateFailed(f"cannot reach the template ({error})") from None
         return self._receive()
 
-    def _fork_and_collect(self, cells: list[dict], limits: sandbox.Limits) -> sandbox.RunResult:
-        uid = sandbox.grader_uid(self.worker) if os.geteuid() == 0 else None
-        job = {"cells": cells, "limits": asdict(limits), "uid": uid, "events_fd": None}
+    def _fork_and_collect(self, job: Job, limits: Limits, running: set | None) -> RunResult:
+        uid = bubblewrap.grader_uid(self.slot) if os.geteuid() == 0 else None
+        message = bubblewrap.job_message(job, limits, uid, None)
         with ExitStack() as stack:
             job_read, job_write = os.pipe()
             events_read, events_write = os.pipe()
@@ -319,7 +319,7 @@ class Template:
             child = _ForkedRun(ours)
             child.start(self.group, REPLY_SECONDS)
             child.ready(REPLY_SECONDS)
-            return sandbox.collect(child, events, diagnostics, job_input, job, started)
+            return gather(child, events, diagnostics, job_input, message, started, running)
 
     def close(self) -> None:
         """Stop the template (its children die with it) and wait for it."""

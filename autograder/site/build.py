@@ -90,6 +90,11 @@ def build_site(root: Path = ROOT, output: Path | None = None, pdf: bool = True) 
     return html
 
 
+def built_site(output: Path | None = None) -> Path:
+    """The HTML folder a build left under `output` (default: the project root)."""
+    return (output or ROOT) / "_build" / "html"
+
+
 def site_url(root: Path = ROOT) -> str | None:
     """Where the site is published (`course_site_url` in `_config.yml`), if it says."""
     config = yaml.safe_load((root / "_config.yml").read_text())

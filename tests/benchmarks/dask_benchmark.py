@@ -4,7 +4,7 @@
 
 In one run, on one machine, with the same class and the same number of workers:
 
-* `rnn-course autograde --engine pool` and `--engine dask` (the default: a LocalCluster in the
+* `rnn-course autograde --engine pool` (the default) and `--engine dask` (a LocalCluster in the
   grading process, one Dask worker with a thread and a forked-sandbox slot per `--workers`),
   alternately, cold (the first
   run: the reference solution and the templates start) and then warm three times (`--force`); the
@@ -12,8 +12,8 @@ In one run, on one machine, with the same class and the same number of workers:
 * Dask's own cost per task: trivial tasks through the default engine's in-process LocalCluster,
   through worker processes (as a cluster's are) and through a plain thread pool;
 * the coordinator's gradebook writes on a real PostgreSQL server (Debian's, started here as in
-  the tests): students' grades committed per second, one transaction per student as grading
-  does.
+  the tests): students' grades committed per second, in batches as grading writes them
+  (`gradebook_benchmark.py` compares them with the earlier one-student transactions).
 
 Then an estimate for 10,000 students on N workers from the measured cost per notebook, and the
 rate of gradebook writes that bounds it however many workers there are.
@@ -36,18 +36,18 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from gradebook_benchmark import after, class_grades, rate  # noqa: E402
 from grading_benchmark import class_arguments, class_submissions, released_course  # noqa: E402
 from postgres_server import start_postgres  # noqa: E402
 
-from autograder.course.folder import ASSIGNMENT, Course  # noqa: E402
+from autograder.course.folder import Course  # noqa: E402
 from autograder.course.release import release  # noqa: E402
-from autograder.grading.run import _record_grades, grade_class, plan_assignment  # noqa: E402
 from autograder.results.scores import cell_scores  # noqa: E402
 
 GOAL = 0.05  # the Dask engine's overhead over the pool, at most
 RNN_COURSE = Path(sys.executable).with_name("rnn-course")
 TRIVIAL_TASKS = 400
-WRITTEN_STUDENTS = 300
+WRITTEN_STUDENTS = 1000
 CLASS = 10_000
 WARM_RUNS = 3
 
@@ -97,22 +97,15 @@ def per_task_overhead(workers: int) -> dict[str, float]:
 
 
 def postgres_writes(work: Path) -> tuple[float, int]:
-    """Students' grades committed per second into PostgreSQL, and grades per student."""
+    """Students' grades committed per second into PostgreSQL (first run, batched as grading
+    writes them), and grades per student."""
     server = start_postgres(durable=True)
     try:
         course = Course.open(work / "postgres", db_url=server.url())
         release(course)
-        plans = plan_assignment(course)
-        source = course.source / ASSIGNMENT
-        from autograder.intake.submitted import submit
-
-        submit(course, "reference", sorted(source.glob("*.ipynb")))
-        result = grade_class(course, ["reference"], workers=1, engine="pool")["reference"]
-        grades = len(cell_scores(course, "reference"))
-        started = time.perf_counter()
-        for number in range(WRITTEN_STUDENTS):
-            _record_grades(course, f"student-{number:05d}", plans, result, ASSIGNMENT)
-        return WRITTEN_STUDENTS / (time.perf_counter() - started), grades
+        everyone = class_grades(course, WRITTEN_STUDENTS)
+        grades = len(everyone[0].auto) + len(everyone[0].written)
+        return rate(after(course), everyone), grades
     finally:
         server.stop()
 
@@ -160,7 +153,7 @@ def main() -> int:
     print(f"scheduling cost per task ({TRIVIAL_TASKS} trivial tasks, {n} workers): {costs}")
     print(
         f"PostgreSQL gradebook: {writes:.0f} students' grades committed per second "
-        f"({grades} grades each, one transaction per student, {WRITTEN_STUDENTS} students)"
+        f"({grades} grades each, in batches, {WRITTEN_STUDENTS} students)"
     )
 
     core_seconds = warm["dask"] * n / notebooks  # a worker's time per notebook

@@ -10,7 +10,7 @@ run, with:
   course with its own gradebook and a share of the students, as nbgrader's issue #174 suggests
   for parallel grading: the fair comparison, and the headline;
 * `rnn-course autograde --workers N`, whose workers fork each notebook's sandbox from a
-  pre-imported template (sandbox_template.py);
+  pre-imported template (autograder/sandbox/template.py);
 * each of them twice, cold (the first run; ours also runs the reference solution once and
   starts its templates) and warm (a second run; ours with --force);
 * stock nbgrader serially, the figure earlier versions of this benchmark compared with;
@@ -39,16 +39,20 @@ import nbformat
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from assignment_mutants import MUTANTS  # noqa: E402
-from stock_nbgrader import autograde  # noqa: E402
+from helpers.sandboxes import raw_events  # noqa: E402
+from stock_nbgrader import autograde as stock_autograde  # noqa: E402
 
 from autograder.course.cells import answer_sources, replace_sources  # noqa: E402
 from autograder.course.folder import SOURCE_NOTEBOOKS, Course  # noqa: E402
 from autograder.course.release import release  # noqa: E402
-from autograder.grading.run import grade_class, job_cells, plan_assignment  # noqa: E402
+from autograder.grading.autograde import autograde  # noqa: E402
+from autograder.grading.jobs import job_cells, sandbox_job  # noqa: E402
+from autograder.grading.plan import plan_assignment  # noqa: E402
 from autograder.intake.submitted import submit  # noqa: E402
 from autograder.results.scores import cell_scores  # noqa: E402
 from autograder.sandbox import bubblewrap as sandbox  # noqa: E402
 from autograder.sandbox import template as sandbox_template  # noqa: E402
+from autograder.sandbox.engine import Job, Limits  # noqa: E402
 
 GOAL, DONE = 4.0, 3.0  # times the fair stock throughput
 RNN_COURSE = Path(sys.executable).with_name("rnn-course")
@@ -158,13 +162,13 @@ def main() -> int:
         seconds["ours-cold"] = timed(ours, forked, n)
         seconds["stock-warm"] = timed(stock_in_parallel, shares)
         seconds["ours-warm"] = timed(ours, forked, n, "--force")
-        seconds["serial"] = timed(autograde, serial, names)
+        seconds["serial"] = timed(stock_autograde, serial, names)
         seconds["per-notebook"] = timed(
-            grade_class,
+            autograde,
             per_notebook,
             names,
             workers=n,
-            limits=sandbox.Limits(fork_from_template=False),
+            limits=Limits(fork_from_template=False),
         )
 
         scores = {name: auto_scores(forked, name) for name in names}
@@ -213,22 +217,21 @@ def time_breakdown(course: Course) -> None:
     own (the reference solution, alone on the machine), and what a template costs to start."""
     plans = plan_assignment(course)
     template = sandbox_template.Template(0)
-    limits = sandbox.Limits()
+    limits = Limits()
     jobs = {}
     for plan in plans:
         cells = job_cells(plan, None)
-        setup = tuple(c.source for c in cells if c.kind == "setup" and c.grade_id)
-        jobs[plan.name] = (cells, setup, [{"source": c.source} for c in cells])
+        jobs[plan.name] = (cells, sandbox_job(cells, limits))
     try:
         started = time.perf_counter()
-        template.run([], limits, ())
+        template.run(Job(()), limits)
         print(
             f"\na template: {template.start_seconds:.2f} s to start (bubblewrap, Python, "
             f"IPython, NumPy), ",
             end="",
         )
-        for _, setup, _ in jobs.values():
-            template.run([], limits, setup)
+        for _, job in jobs.values():
+            template.run(Job((), job.setup), limits)
         print(
             f"{template.warm_seconds:.2f} s to import the setup cells' modules "
             f"({time.perf_counter() - started:.2f} s in all)"
@@ -237,14 +240,14 @@ def time_breakdown(course: Course) -> None:
             f"\n{'one run of the reference':<40}{'start':>8}{'setup':>8}{'answers':>9}"
             f"{'tests':>8}{'exit':>8}{'total':>8}"
         )
-        for name, (cells, setup, job) in jobs.items():
+        for name, (cells, job) in jobs.items():
             for engine in ("forked", "per-notebook"):
                 if engine == "forked":
-                    run = template.run(job, limits, setup)
+                    run = template.run(job, limits)
                 else:
                     run = sandbox.run(job, limits)
                 spent = {"setup": 0.0, "answer": 0.0, "test": 0.0}
-                for event in run.events:
+                for event in raw_events(run):
                     if event.get("event") == "end":
                         kind = cells[event["cell"]].kind
                         spent[kind if kind in spent else "answer"] += event["seconds"]

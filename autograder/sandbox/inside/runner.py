@@ -1,15 +1,18 @@
 """Run one submission's cells inside the sandbox and report what happened, event by event.
 
 This file runs *inside* the bubblewrap sandbox, as a plain script (the `autograder` package is
-not visible there), and so imports nothing of the project; the forked template
-(`sandbox_zygote.py`) loads it from beside itself and calls `read_job`, `set_limits` and
-`run_job`. It is untrusted from the moment the first student cell runs: everything it reports
-is data for the trusted grader to check, never a verdict. It reads the job (cells and limits)
-as JSON on stdin, lowers its own resource limits and drops to the grading user before any
-student code runs, and writes one JSON event per line to the file descriptor the job names.
+not visible there), and so imports nothing of the project; the forked template (`zygote.py`)
+imports it from beside itself and calls `read_job`, `set_limits` and `run_job`. It is
+untrusted from the moment the first student cell runs: everything it reports is data for the
+trusted grader to check, never a verdict. It reads the job (cells and limits) as JSON on stdin,
+lowers its own resource limits and drops to the grading user before any student code runs, and
+writes one JSON event per line to the file descriptor the job names.
 
-Events: {"event": "start", "cell": i}; {"event": "check", "cell": i, "kind", "number", "value",
-…}; {"event": "end", "cell": i, "error": null | {"ename", "timeout"}, "output": text}.
+The events, one JSON object per line, are described (and parsed, under bounds) by the trusted
+side's `grading/events.py`: {"event": "start", "cell": i}; {"event": "check", "cell": i,
+"kind", "number", "value" | "raised", …}; {"event": "end", "cell": i, "error": null |
+{"ename", "timeout"}, "output": text, "dropped": n, "seconds": s}. What a check records, and
+how much of it, follows the job's limits.
 """
 
 import base64
@@ -20,10 +23,10 @@ import signal
 import sys
 import time
 
-MAX_OUTPUT_CHARS = 20_000  # per cell, kept for the instructor's copy of the notebook
-MAX_ITEMS = 10_000  # items of a list or tuple that are recorded
-MAX_ARRAY_SIZE = 4_000_000  # elements of an array that are recorded
 NUMERIC_KINDS = "biuf"
+# what a check records, and what a cell's output keeps: set from the job's limits
+BOUNDS = {"output_chars": 20_000, "recorded_items": 10_000, "recorded_elements": 100_000}
+BOUNDS |= {"recorded_text_chars": 1_000, "recorded_depth": 20}
 PR_SET_DUMPABLE = 4
 
 
@@ -32,14 +35,14 @@ class CellTimeout(BaseException):
 
 
 class CappedText:
-    """A text stream that keeps the first MAX_OUTPUT_CHARS characters and counts the rest."""
+    """A text stream that keeps the first `output_chars` characters and counts the rest."""
 
     def __init__(self):
         self.parts, self.kept, self.dropped = [], 0, 0
 
     def write(self, text):
         text = str(text)
-        room = MAX_OUTPUT_CHARS - self.kept
+        room = BOUNDS["output_chars"] - self.kept
         if room > 0:
             self.parts.append(text[:room])
             self.kept += min(room, len(text))
@@ -65,7 +68,7 @@ def encode(value, depth=0):
     """A JSON-able description of a value: numbers, arrays, None, strings and sequences."""
     import numpy as np
 
-    if depth > 20:
+    if depth >= BOUNDS["recorded_depth"]:
         return {"t": "object", "type": "nested too deeply"}
     if value is None:
         return {"t": "none"}
@@ -76,18 +79,18 @@ def encode(value, depth=0):
     if isinstance(value, float | np.floating):
         return {"t": "float", "v": float(value)}
     if isinstance(value, str):
-        return {"t": "str", "v": value[:1000]}
+        return {"t": "str", "v": value[: BOUNDS["recorded_text_chars"]]}
     if isinstance(value, list | tuple):
         return {
             "t": "seq",
             "n": len(value),
-            "v": [encode(item, depth + 1) for item in value[:MAX_ITEMS]],
+            "v": [encode(item, depth + 1) for item in value[: BOUNDS["recorded_items"]]],
         }
     try:
         array = np.asarray(value)
     except Exception:  # noqa: BLE001 - any object the student returned
         return {"t": "object", "type": type(value).__name__}
-    if array.dtype.kind not in NUMERIC_KINDS or array.size > MAX_ARRAY_SIZE:
+    if array.dtype.kind not in NUMERIC_KINDS or array.size > BOUNDS["recorded_elements"]:
         return {"t": "object", "type": type(value).__name__}
     array = np.ascontiguousarray(array)
     return {
@@ -99,6 +102,9 @@ def encode(value, depth=0):
 
 
 def set_limits(limits):
+    for key in BOUNDS:
+        if isinstance(limits.get(key), int):
+            BOUNDS[key] = limits[key]
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
     for name, key in [
         ("RLIMIT_AS", "memory_bytes"),

@@ -1,0 +1,34 @@
+"""Building the book from a test, as `rnn-course site build` does."""
+
+from __future__ import annotations
+
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+from autograder.site.build import build_command
+from autograder.site.build import toc_pages as site_toc_pages
+from helpers.commands import ROOT
+
+
+@dataclass
+class Build:
+    returncode: int
+    log: str
+    html: Path
+
+
+def build_book(output: Path, *extra: str) -> Build:
+    finished = subprocess.run(
+        build_command(output, *extra),
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    return Build(finished.returncode, finished.stdout + finished.stderr, output / "_build" / "html")
+
+
+def toc_pages() -> list[str]:
+    """Every document named in _toc.yml, without suffix (e.g. 'book/05-forecasting')."""
+    return site_toc_pages(ROOT)
