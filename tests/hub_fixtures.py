@@ -1,20 +1,27 @@
-"""A real class hub for the tests: Unix accounts, a readable environment, JupyterHub, its proxy.
+"""A real class hub for the tests: Unix accounts, two environments, TLS, JupyterHub, its proxy.
 
 Everything is made as a university's hub has it, and removed afterwards even when a test fails:
 
-* **An environment every user can run.** The project's `.venv` may sit under a closed folder
-  (/root), as the CI clone may; a hub's students need the course's Python where they can read
-  it. `readable_environment()` copies the project's files (what git tracks, plus new files not
-  ignored) into a folder open to all and makes an environment there from Debian's Python 3.11
-  and `uv.lock`, with uv's cache (so it takes seconds) and compiled bytecode.
+* **Two environments.** The instructor's: a copy of the project (what git tracks, plus new
+  files not ignored: the solutions and hidden tests among them) with an environment made from
+  Debian's Python 3.11 and `uv.lock`, owned by the instructor and closed to everyone else (the
+  hub, as root, runs from it). The students': made by the shipped command
+  (`python -m autograder.hub student-environment`), the course's packages and none of its
+  code, open to all; students' servers run from it. Both with uv's cache, so they take seconds.
+* **TLS and a domain.** A certificate authority made here signs the hub's certificate for
+  `hub.localhost` and `*.hub.localhost` (names Chromium resolves to loopback; this process
+  resolves them so too, `localhost_names()`); every user's server has an origin of its own.
+* **The exchange**, set up by the shipped command before any student logs in, on a file system
+  of its own (a loop-mounted image of `EXCHANGE_SIZE`).
 * **Real accounts.** `accounts()` creates Unix users with passwords (PAM checks them at the
   hub's login page) and private homes, in a group the hub lets in; all are marked in their
   GECOS field, so an account left by a killed run is recognised and removed by the next.
 * **The shipped configuration.** `running_hub()` starts `jupyterhub -f
-  autograder/hub/jupyterhub_config.py` from that environment as root (it must be, to start
-  each student's server as that student), with only the `RNN_HUB_*` values changed.
+  autograder/hub/jupyterhub_config.py` from the instructor's environment as root (it must be,
+  to start each student's server as that student), with only the `RNN_HUB_*` values changed.
 * **Students as browsers are.** `HubUser` logs in through the hub's login form, asks the hub
-  for a token, starts its server and talks to it through the proxy, as JupyterLab does.
+  for a token, starts its server and talks to it through the proxy, on its own origin, as
+  JupyterLab does.
 """
 
 from __future__ import annotations
@@ -38,10 +45,15 @@ import requests
 from helpers.commands import ROOT
 from helpers.servers import free_port
 
+from autograder import limits
+
 DEBIAN_PYTHON = Path("/usr/bin/python3.11")
 MARK = "rnn-course hub test account"  # GECOS of every account the tests make
 OPEN = 0o755
 COURSE_ID = "rnn-course"
+DOMAIN = "hub.localhost"
+EXCHANGE_SIZE = "600M"
+FILE_BYTES = 50 * limits.MiB  # the largest file a student's server may write, in the tests
 HUB_START_SECONDS = 90
 SERVER_START_SECONDS = 120
 REQUEST_SECONDS = 300  # a validation runs the notebook (TensorFlow's import included)
@@ -51,8 +63,9 @@ REQUEST_SECONDS = 300  # a validation runs the notebook (TensorFlow's import inc
 
 @dataclass(frozen=True)
 class Environment:
-    repo: Path  # the copy of the project (editable-installed in `prefix`)
+    repo: Path  # the instructor's copy of the project (editable-installed in `prefix`)
     prefix: Path
+    students: Path  # the students' environment (RNN_HUB_STUDENT_ENV)
 
     def bin(self, name: str) -> str:
         return str(self.prefix / "bin" / name)
@@ -88,13 +101,13 @@ def copy_project(target: Path) -> None:
         shutil.copytree(modules, target / "autograder" / "hub" / "node_modules", symlinks=True)
 
 
-def readable_environment(base: Path) -> Environment:
-    """The course's environment under `base` (made open to all), from uv.lock and Debian's
-    Python, with the project installed editable from a copy (its SOURCE_NOTEBOOKS included)."""
+def environments(base: Path, instructor: Account) -> Environment:
+    """The instructor's environment under `base` (closed to everyone but them), and the
+    students' one beside it, made by the shipped command (open to all)."""
     if not DEBIAN_PYTHON.is_file():
         raise RuntimeError(f"{DEBIAN_PYTHON} is missing: `bash .ci/setup` installs python3.11")
     base.chmod(OPEN)
-    environment = Environment(base / "project", base / "env")
+    environment = Environment(base / "project", base / "env", base / "students")
     copy_project(environment.repo)
     uv = str(Path(sys.executable).with_name("uv"))
     quiet = {"capture_output": True, "text": True, "timeout": 900}
@@ -109,7 +122,132 @@ def readable_environment(base: Path) -> Environment:
         **quiet,
     )
     assert synced.returncode == 0, synced.stderr
+    students = subprocess.run(
+        [environment.bin("python"), "-m", "autograder.hub", "student-environment"]
+        + ["--python", str(DEBIAN_PYTHON)],
+        cwd=environment.repo,
+        env={  # uv, from the project's (development) environment, on the PATH root has
+            **os.environ,
+            "PATH": f"{Path(sys.executable).parent}:{os.environ.get('PATH', '/usr/bin:/bin')}",
+            "RNN_HUB_STUDENT_ENV": str(environment.students),
+        },
+        **quiet,
+    )
+    assert students.returncode == 0, students.stderr
+    for private in (environment.repo, environment.prefix):  # the instructor's, and only theirs
+        subprocess.run(
+            ["chown", "-R", f"{instructor.uid}:{instructor.gid}", str(private)], check=True
+        )
+        private.chmod(0o700)
     return environment
+
+
+# --- TLS, and names under localhost --------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Certificates:
+    authority: Path  # what clients trust (requests' verify=, SSL_CERT_FILE)
+    cert: Path
+    key: Path
+
+
+def certificates(folder: Path) -> Certificates:
+    """A certificate authority of the test's own, and the hub's certificate it signed for
+    `DOMAIN`, `*.DOMAIN` and 127.0.0.1 (the key readable by root only)."""
+    import datetime as dt
+    import ipaddress
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    folder.mkdir(mode=0o755)
+    now = dt.datetime.now(dt.UTC)
+    ca_key = ec.generate_private_key(ec.SECP256R1())
+    ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "rnn-course hub tests CA")])
+    ca = (
+        x509.CertificateBuilder()
+        .subject_name(ca_name)
+        .issuer_name(ca_name)
+        .public_key(ca_key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(minutes=5))
+        .not_valid_after(now + dt.timedelta(days=2))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
+        .sign(ca_key, hashes.SHA256())
+    )
+    key = ec.generate_private_key(ec.SECP256R1())
+    names = [x509.DNSName(DOMAIN), x509.DNSName(f"*.{DOMAIN}")]
+    names.append(x509.IPAddress(ipaddress.ip_address("127.0.0.1")))
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, DOMAIN)]))
+        .issuer_name(ca_name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(minutes=5))
+        .not_valid_after(now + dt.timedelta(days=2))
+        .add_extension(x509.SubjectAlternativeName(names), critical=False)
+        .sign(ca_key, hashes.SHA256())
+    )
+    made = Certificates(folder / "ca.pem", folder / "hub.pem", folder / "hub-key.pem")
+    made.authority.write_bytes(ca.public_bytes(serialization.Encoding.PEM))
+    made.cert.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    made.key.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    made.key.chmod(0o600)
+    return made
+
+
+@contextlib.contextmanager
+def localhost_names() -> Iterator[None]:
+    """This process resolves every name under `localhost` to 127.0.0.1, as Chromium does
+    (RFC 6761): the hub's and each user's origin, without touching /etc/hosts."""
+    import socket
+
+    original = socket.getaddrinfo
+
+    def resolve(host, *args, **kwargs):
+        if isinstance(host, str) and (host == "localhost" or host.endswith(".localhost")):
+            host = "127.0.0.1"
+        return original(host, *args, **kwargs)
+
+    socket.getaddrinfo = resolve
+    try:
+        yield
+    finally:
+        socket.getaddrinfo = original
+
+
+# --- the exchange, on a file system of its own ----------------------------------------------
+
+
+@contextlib.contextmanager
+def exchange_set_up(environment: Environment, base: Path, instructor: str) -> Iterator[Path]:
+    """The exchange as the shipped command sets it up: on a loop-mounted image of its own,
+    course folders made for the instructor; unmounted and removed afterwards."""
+    exchange = base / "exchange"
+    done = subprocess.run(
+        [environment.bin("python"), "-m", "autograder.hub", "exchange", "--instructor", instructor]
+        + ["--image", str(base / "exchange.img"), "--size", EXCHANGE_SIZE],
+        cwd=environment.repo,
+        env={**os.environ, "RNN_HUB_EXCHANGE": str(exchange)},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr
+    try:
+        yield exchange
+    finally:
+        subprocess.run(["umount", "-l", str(exchange)], capture_output=True, check=False)
 
 
 # --- Unix accounts ------------------------------------------------------------------------------
@@ -129,8 +267,10 @@ def run_as(
     command: list[str],
     environment: Environment | None = None,
     timeout: float = 600,
+    extra: dict[str, str] | None = None,
 ) -> subprocess.CompletedProcess:
-    """`command` as that Unix user, with their groups, home and only their own environment."""
+    """`command` as that Unix user, with their groups, home and only their own environment
+    (and the `extra` variables)."""
     path = f"{environment.prefix / 'bin'}:/usr/bin:/bin" if environment else "/usr/bin:/bin"
     variables = {
         "HOME": str(account.home),
@@ -138,6 +278,7 @@ def run_as(
         "LOGNAME": account.name,
         "PATH": path,
         "LANG": "C.UTF-8",
+        **(extra or {}),
     }
     return subprocess.run(
         ["setpriv", f"--reuid={account.uid}", f"--regid={account.gid}", "--init-groups", "--"]
@@ -236,31 +377,47 @@ def accounts(names: list[str], group: str, homes: Path) -> Iterator[dict[str, Ac
 
 @dataclass
 class Hub:
-    url: str
+    url: str  # the hub's own origin: https://hub.localhost:PORT
     environment: Environment
     settings: dict[str, str]  # the RNN_HUB_* values it was started with
     log: Path
+    authority: Path  # the certificate authority clients trust
     process: subprocess.Popen | None = None
 
     @property
     def exchange(self) -> Path:
         return Path(self.settings["RNN_HUB_EXCHANGE"])
 
+    def origin(self, user: str) -> str:
+        """A user's server's own origin: https://<user>.hub.localhost:PORT."""
+        return f"https://{user}.{DOMAIN}:{self.settings['RNN_HUB_PORT']}"
+
     def log_tail(self, lines: int = 60) -> str:
         return "\n".join(self.log.read_text(errors="replace").splitlines()[-lines:])
 
 
-def hub_settings(base: Path, group: str, admins: list[str]) -> dict[str, str]:
+def hub_settings(
+    base: Path,
+    group: str,
+    instructors: list[str],
+    environment: Environment,
+    tls: Certificates,
+) -> dict[str, str]:
     """The shipped configuration's values for a hub on this machine's loopback only."""
     return {
+        "RNN_HUB_DOMAIN": DOMAIN,
         "RNN_HUB_IP": "127.0.0.1",
         "RNN_HUB_PORT": str(free_port()),
+        "RNN_HUB_SSL_CERT": str(tls.cert),
+        "RNN_HUB_SSL_KEY": str(tls.key),
         "RNN_HUB_HUB_PORT": str(free_port()),
         "RNN_HUB_PROXY_API_PORT": str(free_port()),
         "RNN_HUB_STATE": str(base / "hub-state"),
         "RNN_HUB_EXCHANGE": str(base / "exchange"),
+        "RNN_HUB_STUDENT_ENV": str(environment.students),
         "RNN_HUB_GROUP": group,
-        "RNN_HUB_ADMINS": ",".join(admins),
+        "RNN_HUB_INSTRUCTORS": ",".join(instructors),
+        "RNN_HUB_FILE_BYTES": str(FILE_BYTES),
     }
 
 
@@ -280,12 +437,15 @@ def hub_environment(environment: Environment, settings: dict[str, str]) -> dict[
 
 
 @contextlib.contextmanager
-def running_hub(environment: Environment, settings: dict[str, str]) -> Iterator[Hub]:
+def running_hub(
+    environment: Environment, settings: dict[str, str], authority: Path
+) -> Iterator[Hub]:
     """JupyterHub with the shipped configuration, until the block ends; then it, its proxy and
     every server it started are stopped."""
     state = Path(settings["RNN_HUB_STATE"])
     log = state.parent / "hub.log"
-    hub = Hub(f"http://127.0.0.1:{settings['RNN_HUB_PORT']}", environment, settings, log)
+    url = f"https://{DOMAIN}:{settings['RNN_HUB_PORT']}"
+    hub = Hub(url, environment, settings, log, authority)
     with log.open("w") as output:
         hub.process = subprocess.Popen(
             hub_command(environment),
@@ -315,7 +475,7 @@ def wait_until_up(hub: Hub) -> None:
         if hub.process.poll() is not None:
             raise AssertionError(f"the hub stopped on its own:\n{hub.log_tail()}")
         with contextlib.suppress(requests.RequestException):
-            if requests.get(f"{hub.url}/hub/api/", timeout=5).ok:
+            if requests.get(f"{hub.url}/hub/api/", timeout=5, verify=hub.authority).ok:
                 return
         time.sleep(0.5)
     raise AssertionError(f"the hub did not answer in {HUB_START_SECONDS} s:\n{hub.log_tail()}")
@@ -339,9 +499,19 @@ class HubUser:
     session: requests.Session = field(default_factory=requests.Session)
     token: str | None = None
 
+    def __post_init__(self) -> None:
+        # the test's own CA, whatever REQUESTS_CA_BUNDLE the machine sets (it would win)
+        self.session.trust_env = False
+        self.session.verify = str(self.hub.authority)
+
     @property
     def server(self) -> str:
-        return f"{self.hub.url}/user/{self.account.name}/"
+        return f"{self.hub.origin(self.account.name)}/user/{self.account.name}/"
+
+    def xsrf(self) -> str:
+        """The hub's xsrf cookie, under its host-locked name or its plain one."""
+        jar = self.session.cookies
+        return jar.get("__Host-_xsrf") or jar.get("_xsrf") or ""
 
     def login(self) -> requests.Response:
         """The hub's login form, as a browser posts it (its _xsrf field included)."""
@@ -362,15 +532,21 @@ class HubUser:
     def start(self) -> None:
         """Log in, get a token (as the hub's Token page makes one), start the server."""
         answer = self.login()
-        assert answer.status_code == 302, f"login of {self.account.name}: {answer.status_code}"
+        assert answer.status_code == 302, (
+            f"login of {self.account.name}: {answer.status_code}\n{self.hub.log_tail(30)}"
+        )
         made = self.session.post(
             f"{self.hub.url}/hub/api/users/{self.account.name}/tokens",
             json={"note": "rnn-course hub tests", "expires_in": 3600},
-            headers={"X-XSRFToken": self.session.cookies.get("_xsrf", "")},
+            headers={"X-XSRFToken": self.xsrf()},
             timeout=30,
         )
         assert made.status_code == 201, made.text
         self.token = made.json()["token"]
+        self.start_server()
+
+    def start_server(self) -> None:
+        """Start this user's server (with their token), and wait until it is ready."""
         if not self.hub_api("GET", f"users/{self.account.name}").json()["servers"]:
             started = self.hub_api("POST", f"users/{self.account.name}/server")
             assert started.status_code in (201, 202), started.text
@@ -387,18 +563,25 @@ class HubUser:
 
     def hub_api(self, method: str, path: str, **kwargs) -> requests.Response:
         return requests.request(
-            method, f"{self.hub.url}/hub/api/{path}", headers=self.headers(), timeout=60, **kwargs
+            method,
+            f"{self.hub.url}/hub/api/{path}",
+            headers=self.headers(),
+            timeout=60,
+            verify=str(self.hub.authority),
+            **kwargs,
         )
 
     def call(self, method: str, path: str, owner: str | None = None, **kwargs) -> requests.Response:
-        """A request to a user's server (this user's, unless `owner` names another)."""
-        base = f"{self.hub.url}/user/{owner or self.account.name}/"
+        """A request to a user's server (this user's, unless `owner` names another), on that
+        server's own origin."""
+        name = owner or self.account.name
         return requests.request(
             method,
-            base + path,
+            f"{self.hub.origin(name)}/user/{name}/{path}",
             headers=self.headers(),
             timeout=REQUEST_SECONDS,
             allow_redirects=False,
+            verify=str(self.hub.authority),
             **kwargs,
         )
 

@@ -9,6 +9,7 @@ import json
 import os
 import shutil
 import subprocess
+import sys
 import threading
 from pathlib import Path
 
@@ -198,3 +199,100 @@ def test_a_hard_link_to_a_file_the_student_does_not_own_is_skipped(course):
         "a hard link to a file its submitter does not own"
     )
     assert not (course.folder("submitted", "nobody") / "01-gradients.ipynb").exists()
+
+
+def test_a_submission_rewritten_while_it_is_collected_is_copied_again_with_its_later_time(
+    course, monkeypatch
+):
+    """The race of the hub attack: the student rewrites their on-time submission after the
+    due date, between collect's look at it and its copy. The copy is checked against the look;
+    a changed folder is looked at and copied again, and its new time (after the due date)
+    counts: post-deadline work never carries the on-time stamp."""
+    import autograder.intake.collect as collect_module
+
+    due = dt.datetime.now(dt.UTC) - dt.timedelta(seconds=1)  # the due date has just passed
+    set_due_date(course, "rnn", due)
+    folder = submission(course, "alice", {"01-gradients.ipynb": notebook_bytes("on time")})
+    for path in [folder, *folder.iterdir()]:  # made before the due date, as far as ctime goes
+        os.utime(path, (due.timestamp() - 600,) * 2)
+    rewrites = iter([b"late work"])
+    real_copy = collect_module._copy
+
+    def copy_after_a_rewrite(inbound_fd, candidate, new, skipped):
+        data = next(rewrites, None)
+        if data is not None:  # once: between the look and the copy
+            (folder / "01-gradients.ipynb").write_bytes(notebook_bytes(data.decode()))
+        return real_copy(inbound_fd, candidate, new, skipped)
+
+    monkeypatch.setattr(collect_module, "_copy", copy_after_a_rewrite)
+    summary = collect(course)
+    collected = course.folder("submitted", "alice")
+    assert set(summary.collected) == {"alice"}
+    assert b"late work" in (collected / "01-gradients.ipynb").read_bytes()
+    assert submission_time(collected) > due, "late work with the on-time stamp"
+
+
+def test_a_submission_that_keeps_changing_is_skipped_and_the_previous_one_kept(course, monkeypatch):
+    import autograder.intake.collect as collect_module
+
+    folder = submission(course, "alice", {"01-gradients.ipynb": notebook_bytes("first")})
+    collect(course)
+    before = (course.folder("submitted", "alice") / "01-gradients.ipynb").read_bytes()
+    folder = submission(course, "alice", {"01-gradients.ipynb": notebook_bytes("second")},
+                        suffix="def")  # fmt: skip
+    real_copy = collect_module._copy
+    counter = iter(range(100))
+
+    def copy_while_it_changes(inbound_fd, candidate, new, skipped):
+        (folder / "01-gradients.ipynb").write_bytes(notebook_bytes(f"v{next(counter)}"))
+        return real_copy(inbound_fd, candidate, new, skipped)
+
+    monkeypatch.setattr(collect_module, "_copy", copy_while_it_changes)
+    summary = collect(course)
+    after = (course.folder("submitted", "alice") / "01-gradients.ipynb").read_bytes()
+    assert after == before
+    assert any("kept changing while it was being collected" in why for _, why in summary.skipped)
+
+
+def test_a_folder_of_sixty_thousand_files_is_refused_without_being_read(course):
+    """Made to slow collect down (the race's other half): refused once past the limit."""
+    folder = submission(course, "bob", suffix="slow")
+    for number in range(60_000):
+        (folder / f"f{number}").touch()
+    submission(course, "alice")
+    started = dt.datetime.now()
+    summary = collect(course)
+    assert (dt.datetime.now() - started).total_seconds() < 30
+    reasons = dict(summary.skipped)
+    assert "more than 1,000 entries" in reasons[folder.name]
+    assert "alice" in summary.collected and "bob" not in summary.collected
+
+
+@as_root[0]
+@as_root[1]
+def test_a_student_rewriting_their_submission_during_collect_never_gets_an_on_time_stamp(course):
+    """As a student would do it: their own process rewrites their submission in a loop, after
+    the due date, while the instructor's collect runs."""
+    due = dt.datetime.now(dt.UTC) - dt.timedelta(seconds=1)
+    set_due_date(course, "rnn", due)
+    folder = submission(course, "nobody", {"01-gradients.ipynb": notebook_bytes("on time")})
+    for path in [folder, *folder.iterdir()]:
+        os.utime(path, (due.timestamp() - 600,) * 2)
+        os.chown(path, NOBODY, NOBODY)
+    rewriter = subprocess.Popen(
+        ["setpriv", f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups", sys.executable,
+         "-c", "import json, sys, time\n"
+         "for n in range(400):\n"
+         "    open(sys.argv[1], 'w').write(json.dumps({'nbformat': 4, 'cells': [], 'n': n}))\n"
+         "    time.sleep(0.005)\n",
+         str(folder / "01-gradients.ipynb")],
+    )  # fmt: skip
+    try:
+        summaries = [collect(course) for _ in range(3)]
+    finally:
+        rewriter.wait(60)
+    collected = course.folder("submitted", "nobody")
+    if (collected / "01-gradients.ipynb").exists():
+        on_time = b"on time" in (collected / "01-gradients.ipynb").read_bytes()
+        assert on_time or submission_time(collected) > due
+    assert all("Traceback" not in str(s.skipped) for s in summaries)

@@ -25,6 +25,7 @@ import json
 import os
 import shutil
 import stat
+import subprocess
 import time
 import zoneinfo
 from collections.abc import Iterator
@@ -37,22 +38,26 @@ import nbformat
 import pytest
 from assignment_mutants import MUTANTS
 from helpers.assignment import solution_cells
+from helpers.browser import OFFLINE_FLAGS, chromium
 from helpers.commands import ROOT
 from hub_fixtures import (
+    DOMAIN,
     Account,
     Environment,
     Hub,
     HubUser,
     accounts,
+    certificates,
+    environments,
+    exchange_set_up,
     hub_settings,
+    localhost_names,
     processes_of,
-    readable_environment,
     run_as,
     running_hub,
     temporary_base,
 )
-from playwright.sync_api import Browser, Page, sync_playwright
-from test_site_in_browser import OFFLINE_FLAGS
+from playwright.sync_api import Browser, Page
 
 from autograder.course.cells import replace_sources
 
@@ -135,28 +140,38 @@ class HubClass:
 def hub_class() -> Iterator[HubClass]:
     base = temporary_base("rnn-hub-")
     try:
-        environment = readable_environment(base)
-        with accounts([INSTRUCTOR, *STUDENTS], GROUP, base / "home") as people:
-            exchange = base / "exchange"
-            exchange.mkdir()
-            exchange.chmod(0o1777)  # nbgrader's exchange: everyone writes, nobody deletes others'
-            settings = hub_settings(base, GROUP, admins=[INSTRUCTOR])
-            with running_hub(environment, settings) as hub:
-                yield HubClass(hub, environment, people)
+        with (
+            localhost_names(),
+            accounts([INSTRUCTOR, *STUDENTS], GROUP, base / "home") as people,
+        ):
+            environment = environments(base, people[INSTRUCTOR])
+            tls = certificates(base / "tls")
+            with exchange_set_up(environment, base, INSTRUCTOR):
+                settings = hub_settings(base, GROUP, [INSTRUCTOR], environment, tls)
+                with running_hub(environment, settings, tls.authority) as hub:
+                    yield HubClass(hub, environment, people)
     finally:
         shutil.rmtree(base, ignore_errors=True)
 
 
+# Chromium, offline: every name under localhost is this machine (the hub's and each user's
+# origin), every other name unknown
+HUB_FLAGS = [
+    f"--host-resolver-rules=MAP *.{DOMAIN} 127.0.0.1, MAP {DOMAIN} 127.0.0.1, MAP * ~NOTFOUND",
+    *(flag for flag in OFFLINE_FLAGS if not flag.startswith("--host-resolver-rules")),
+]
+
+
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
-    chromium = shutil.which("chromium")
-    if not chromium:
-        pytest.fail("Debian's chromium is not installed; `bash .ci/setup` installs it (as root)")
-    with sync_playwright() as driver:
-        flags = OFFLINE_FLAGS + (["--no-sandbox"] if os.geteuid() == 0 else [])
-        launched = driver.chromium.launch(executable_path=chromium, headless=True, args=flags)
+    with chromium(HUB_FLAGS) as launched:
         yield launched
-        launched.close()
+
+
+def new_page(browser: Browser) -> Page:
+    """A page of a browser profile of its own (its own cookies), trusting the test's CA."""
+    context = browser.new_context(ignore_https_errors=True, viewport={"width": 1280, "height": 800})
+    return context.new_page()
 
 
 def screenshot(page: Page, name: str) -> None:
@@ -168,7 +183,7 @@ def screenshot(page: Page, name: str) -> None:
 def lab_as(browser: Browser, hub_class: HubClass, name: str) -> tuple[Page, list[str]]:
     """The student's JupyterLab after logging in at the hub's login page, and its console
     errors and failed requests as they come."""
-    page = browser.new_page(viewport={"width": 1280, "height": 800})
+    page = new_page(browser)
     problems: list[str] = []
     page.on("console", lambda m: m.type == "error" and problems.append(m.text))
     page.on("requestfailed", lambda r: spawn_progress(r.url) or problems.append(r.url))
@@ -177,7 +192,9 @@ def lab_as(browser: Browser, hub_class: HubClass, name: str) -> tuple[Page, list
     page.fill("#username_input", account.name)
     page.fill("#password_input", account.password)
     page.click("#login_submit")
-    page.wait_for_url(f"**/user/{account.name}/lab**", timeout=LAB_WAIT_MS)
+    page.wait_for_url(
+        f"https://{account.name}.{DOMAIN}:*/user/{account.name}/lab**", timeout=LAB_WAIT_MS
+    )
     return page, problems
 
 
@@ -587,23 +604,31 @@ def test_the_hub_students_and_instructor_use_one_shipped_configuration(hub_class
     shipped = ROOT / "autograder" / "hub" / "jupyterhub_config.py"
     assert config.read_text() == shipped.read_text()
     assert set(hub_class.hub.settings) <= {
+        "RNN_HUB_DOMAIN",
         "RNN_HUB_IP",
         "RNN_HUB_PORT",
+        "RNN_HUB_SSL_CERT",
+        "RNN_HUB_SSL_KEY",
         "RNN_HUB_HUB_PORT",
         "RNN_HUB_PROXY_API_PORT",
         "RNN_HUB_STATE",
         "RNN_HUB_EXCHANGE",
+        "RNN_HUB_STUDENT_ENV",
         "RNN_HUB_GROUP",
-        "RNN_HUB_ADMINS",
+        "RNN_HUB_INSTRUCTORS",
+        "RNN_HUB_FILE_BYTES",
     }
 
 
-def test_the_instructors_check_finds_the_hub_and_the_exchange_ready(hub_class):
+def test_the_instructors_check_finds_the_set_up_safe_and_the_hub_answering(hub_class):
+    url = f"https://127.0.0.1:{hub_class.hub.settings['RNN_HUB_PORT']}"
     command = [hub_class.environment.bin("python"), "-m", "autograder.hub", "check"]
-    command += ["--hub-url", hub_class.hub.url, "--exchange", str(hub_class.hub.exchange)]
-    done = run_as(hub_class.people[INSTRUCTOR], command, hub_class.environment, timeout=120)
+    command += ["--hub-url", url]
+    settings = hub_class.hub.settings | {"SSL_CERT_FILE": str(hub_class.hub.authority)}
+    done = run_as(hub_class.people[INSTRUCTOR], command, hub_class.environment, 120, settings)
     assert done.returncode == 0, done.stderr
-    assert f"JupyterHub {jupyterhub.__version__} answers at {hub_class.hub.url}" in done.stderr
+    assert "the hub's set-up is safe to start" in done.stderr, done.stderr
+    assert f"JupyterHub {jupyterhub.__version__} answers at {url}" in done.stderr
 
 
 def test_the_exchange_has_nbgraders_permissions(released):
@@ -639,3 +664,186 @@ def test_an_inbound_folder_students_could_list_stops_collect_with_the_command_to
     assert line.startswith(f"error: {inbound} has mode 755") and line.endswith(
         f"run: chmod 733 {inbound}"
     ), line
+
+
+# --- a student with a login attacks the class -------------------------------------------------
+
+
+def test_a_student_cannot_read_the_solutions_or_import_the_grader(hub_class):
+    """The checkout (solutions, hidden tests, the grader) is the instructor's alone; students'
+    servers run an environment that holds none of it."""
+    alice = hub_class.people[ALICE]
+    repo = hub_class.environment.repo
+    for command in (
+        ["cat", repo / "source_notebooks" / "rnn" / "03-rnn-from-scratch.ipynb"],
+        ["ls", repo],
+        ["ls", hub_class.environment.prefix],
+    ):
+        tried = run_as(alice, [str(part) for part in command])
+        assert tried.returncode != 0 and "Permission denied" in tried.stderr, tried
+    students = hub_class.environment.students / "env" / "bin" / "python"
+    imported = run_as(alice, [str(students), "-c", "import autograder"])
+    assert "ModuleNotFoundError" in imported.stderr, imported
+    # a hidden test's helper and a line of a reference solution, anywhere in the students' env
+    for secret in ("_expected_norms", "product = (slope[:, None] * W_hh.T) @ product"):
+        found = subprocess.run(
+            ["grep", "-rlF", secret, str(hub_class.environment.students)],
+            capture_output=True,
+            text=True,
+        )
+        assert found.stdout == "", found.stdout
+
+
+STEALER = """<!DOCTYPE html><html><body><p id="result">running</p><script>
+async function attempt(name, url, options) {
+  try {
+    const answer = await fetch(url, Object.assign({credentials: "include"}, options));
+    return name + ": " + answer.status;
+  } catch (error) {
+    return name + ": refused";
+  }
+}
+(async () => {
+  const hub = "HUB";
+  const me = new URL(location.href).searchParams.get("victim");
+  const tried = [
+    document.cookie ? "cookies: " + document.cookie : "cookies: none",
+    await attempt("json token", hub + "/hub/api/users/" + me + "/tokens", {
+      method: "POST", headers: {"Content-Type": "application/json"},
+      body: JSON.stringify({note: "stolen"})}),
+    await attempt("form token", hub + "/hub/api/users/" + me + "/tokens", {
+      method: "POST", mode: "no-cors", body: new URLSearchParams({note: "stolen"})}),
+    await attempt("victim's files", location.protocol + "//" + me + "." +
+      location.host.split(".").slice(1).join(".") + "/user/" + me + "/api/contents/rnn", {}),
+  ];
+  document.getElementById("result").textContent = tried.join(" | ");
+})();
+</script></body></html>
+"""
+
+
+def serve_a_page(hub_class: HubClass, author: str, page: str) -> str:
+    """The author adds a static folder to their own server's configuration and restarts it, as
+    any student may; returns the page's address on their server's origin (served without a
+    login)."""
+    account = hub_class.people[author]
+    script = (
+        "import pathlib, sys\n"
+        "home = pathlib.Path.home()\n"
+        "(home / 'public').mkdir(exist_ok=True)\n"
+        "(home / 'public' / 'steal.html').write_text(sys.argv[1])\n"
+        "(home / '.jupyter').mkdir(exist_ok=True)\n"
+        "(home / '.jupyter' / 'jupyter_server_config.py').write_text(\n"
+        "    'c.ServerApp.extra_static_paths = [%r]\\n' % str(home / 'public'))\n"
+    )
+    done = run_as(account, ["/usr/bin/python3", "-c", script, page])
+    assert done.returncode == 0, done.stderr
+    user = hub_class.student(author)
+    assert user.hub_api("DELETE", f"users/{author}/server").status_code in (202, 204)
+    deadline = time.monotonic() + 60
+    while user.hub_api("GET", f"users/{author}").json()["servers"]:
+        assert time.monotonic() < deadline
+        time.sleep(0.5)
+    user.start_server()
+    return f"{hub_class.hub.origin(author)}/user/{author}/static/steal.html"
+
+
+def tokens_of(user: HubUser) -> set[str]:
+    return {
+        t["id"]
+        for t in user.hub_api("GET", f"users/{user.account.name}/tokens").json()["api_tokens"]
+    }
+
+
+def test_a_page_a_student_serves_cannot_act_as_a_classmate_or_the_instructor(hub_class, browser):
+    """Alice serves a page from her own server; bob, then the instructor, open it while
+    logged in to the hub. On her origin, their hub cookies are out of its reach: no token is
+    made for them, nothing of theirs is read."""
+    victims = (BOB, INSTRUCTOR)
+    before = {name: tokens_of(hub_class.student(name)) for name in victims}
+    link = serve_a_page(hub_class, ALICE, STEALER.replace("HUB", hub_class.hub.url))
+    seen = {}
+    for name in victims:
+        page, _ = lab_as(browser, hub_class, name)  # logged in, their own lab open
+        page.goto(f"{link}?victim={name}")
+        page.wait_for_function(
+            "document.getElementById('result').textContent !== 'running'", timeout=60_000
+        )
+        seen[name] = page.inner_text("#result")
+        page.context.close()
+    for name in victims:
+        made = tokens_of(hub_class.student(name)) - before[name]
+        # the tokens made since are the sessions the test itself opened (one per login), never
+        # one with the attacker's note
+        notes = {
+            t["note"]
+            for t in hub_class.student(name)
+            .hub_api("GET", f"users/{name}/tokens")
+            .json()["api_tokens"]
+            if t["id"] in made
+        }
+        assert "stolen" not in notes, seen[name]
+        assert "json token: 201" not in seen[name] and "victim's files: 200" not in seen[name]
+        assert "cookies: none" in seen[name], seen[name]
+
+
+def test_the_instructor_sees_the_class_but_cannot_open_a_students_server(hub_class):
+    teacher = hub_class.student(INSTRUCTOR)
+    assert teacher.hub_api("GET", "users").status_code == 200  # who is there
+    assert teacher.hub_api("GET", f"users/{ALICE}").status_code == 200
+    assert teacher.hub_api("POST", f"users/{ALICE}/tokens", json={}).status_code == 403
+    opened = teacher.call("GET", "api/contents/rnn", owner=ALICE)
+    # refused, or sent to log in as someone who may: never alice's files
+    assert opened.status_code in (302, 403), opened.status_code
+    assert opened.status_code == 403 or "/hub/" in opened.headers["Location"]
+    assert teacher.hub_api("GET", "users").json()  # listed, and nobody is an administrator
+    assert not any(user["admin"] for user in teacher.hub_api("GET", "users").json())
+
+
+def test_a_student_cannot_claim_or_remove_the_courses_exchange_folders(released):
+    exchange = released.hub.exchange
+    bob = released.people[BOB]
+    for command in (
+        ["mkdir", exchange / COURSE_ID],
+        ["mv", exchange / COURSE_ID, exchange / "mine"],
+        ["rm", "-rf", exchange / COURSE_ID / "outbound"],
+        ["rmdir", exchange / COURSE_ID / "inbound"],
+    ):
+        tried = run_as(bob, [str(part) for part in command])
+        assert tried.returncode != 0, command
+    assert (exchange / COURSE_ID / "outbound" / "rnn").is_dir()
+    assert (exchange / COURSE_ID).stat().st_uid == released.people[INSTRUCTOR].uid
+
+
+def test_filling_the_exchange_fills_only_the_exchange(released):
+    """The exchange is a file system of its own of a fixed size: a student's 2 GB file does not
+    fit, and the hub's state, the homes and the system keep their free space."""
+    import os as system
+
+    exchange = released.hub.exchange
+    state = Path(released.hub.settings["RNN_HUB_STATE"])
+    free = {path: system.statvfs(path).f_bavail for path in (state, released.people[BOB].home)}
+    bob = released.people[BOB]
+    tried = run_as(bob, ["fallocate", "-l", "2G", str(exchange / "bob-fills-it")])
+    assert tried.returncode != 0 and "No space left" in tried.stderr, tried
+    run_as(bob, ["rm", "-f", str(exchange / "bob-fills-it")])
+    for path, before in free.items():
+        block = system.statvfs(path).f_frsize
+        assert (before - system.statvfs(path).f_bavail) * block < 100 * 1024**2, path
+
+
+def test_a_students_server_writes_no_file_larger_than_the_limit(on_time):
+    """Every process of a student's server (the contents API here) has a file size limit."""
+    carol = on_time.student(CAROL)
+    size = int(on_time.hub.settings["RNN_HUB_FILE_BYTES"]) + 1024**2
+    import base64 as encoding
+
+    content = encoding.b64encode(b"\0" * size).decode("ascii")
+    saved = carol.call(
+        "PUT",
+        "api/contents/too-big.bin",
+        json={"type": "file", "format": "base64", "content": content},
+    )
+    assert saved.status_code >= 400, saved.status_code
+    written = on_time.people[CAROL].home / "too-big.bin"
+    assert not written.exists() or written.stat().st_size < size

@@ -21,6 +21,7 @@ import nbformat
 import pytest
 from axe_playwright_python.sync_playwright import Axe
 from helpers.book import toc_pages
+from helpers.browser import OFFLINE_FLAGS
 from helpers.commands import ROOT
 from helpers.servers import LOCAL_HOSTS, free_port
 from playwright.sync_api import Browser, Page, Playwright, sync_playwright
@@ -49,19 +50,6 @@ FIGURE_DPI, TICK_POINTS = 100, 12
 MIN_TICK_PIXELS = 9.0  # a tick label smaller than this on screen is not legible
 # Chromium with no way out: every host name but loopback resolves to nothing, no proxy, and none
 # of the browser's own background traffic (updates, sync, metrics, safe browsing)
-OFFLINE_FLAGS = [
-    "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1",
-    "--no-proxy-server",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--disable-domain-reliability",
-    "--disable-client-side-phishing-detection",
-    "--disable-default-apps",
-    "--no-first-run",
-    "--no-default-browser-check",
-    "--disable-features=Translate,OptimizationHints,MediaRouter,AutofillServerCommunication",
-]
 AXE = Axe()
 KERNEL_SECONDS = 180  # a cold kernel start plus TensorFlow's import, on a busy CI machine
 

@@ -46,6 +46,9 @@ c.CourseDirectory.source_directory = {source!r}
 c.CourseDirectory.db_url = os.environ.get("RNN_COURSE_DB_URL") or {db_url!r}
 c.Execute.timeout = {timeout}
 c.Exchange.root = {exchange!r}
+# the formgrader renders students' Markdown and outputs: HTML in them is sanitized (the graded
+# copies already hold written answers without HTML, links or images)
+c.HTMLExporter.sanitize_html = True
 """
 
 

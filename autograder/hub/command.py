@@ -1,28 +1,30 @@
-"""`python -m autograder.hub check`: is the class hub up, and can students submit?
+"""`python -m autograder.hub` (or `rnn-course hub`): set the class hub up and check it.
 
-An instructor's question before class, or when students say "it does not load": it asks the
-hub's API and looks at nbgrader's exchange, and prints one line per problem with its fix.
+`check` asks, from any account, what the hub asks before it starts (the instructor-only
+material out of students' reach, private homes, TLS and subdomains, the exchange) and, with
+`--hub-url`, whether the hub answers; one line per problem, with its fix. `student-environment`
+and `exchange` (as root) make what the hub needs (autograder/hub/setup.py).
 """
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from autograder.course.exchange import check_root
 from autograder.errors import CourseError
-from autograder.hub.checks import hub_version
+from autograder.hub.checks import hub_version, startup_problems
 from autograder.hub.settings import HubSettings
-from autograder.terminal import console, error_line
+from autograder.hub.setup import exchange, student_environment
+from autograder.terminal import console, error_line, reports_errors, say
 
 hub_app = typer.Typer(
     help="The class's JupyterHub (autograder/hub/).",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
 )
-DEFAULTS = HubSettings()  # production; RNN_HUB_URL and RNN_HUB_EXCHANGE override
 
 
 @hub_app.callback()
@@ -33,28 +35,62 @@ def main() -> None:
 @hub_app.command("check")
 def check_command(
     hub_url: Annotated[
-        str, typer.Option(envvar="RNN_HUB_URL", help="The hub's address, as students use it.")
-    ] = DEFAULTS.url,
-    exchange: Annotated[
-        Path, typer.Option(envvar="RNN_HUB_EXCHANGE", help="nbgrader's exchange folder.")
-    ] = DEFAULTS.exchange,
+        str | None,
+        typer.Option(envvar="RNN_HUB_URL", help="Also ask the hub running at this address."),
+    ] = None,
 ) -> None:
-    """Check that the hub answers and that students can submit to the exchange."""
-    problems, version = [], None
-    try:
-        version = hub_version(hub_url)
-    except CourseError as problem:
-        problems.append(str(problem))
-    try:
-        check_root(exchange)
-    except CourseError as problem:
-        problems.append(str(problem))
+    """Check the hub's set-up (as the hub does before it starts) and, if asked, the hub."""
+    settings = HubSettings.from_environment()
+    problems = startup_problems(settings, as_root=os.geteuid() == 0)
+    version = None
+    if hub_url:
+        try:
+            version = hub_version(hub_url)
+        except CourseError as problem:
+            problems.append(str(problem))
     for problem in problems:
         error_line(problem)
     if problems:
         raise typer.Exit(1)
     console.print(
-        f"JupyterHub {version} answers at {hub_url}; students can submit to {exchange}",
+        f"the hub's set-up is safe to start: {settings.url}, exchange {settings.exchange}"
+        + (f"; JupyterHub {version} answers at {hub_url}" if version else ""),
         highlight=False,
         soft_wrap=True,
     )
+    if "hidepid" not in Path("/proc/mounts").read_text():
+        say(
+            "note: /proc is mounted without hidepid, so students see each other's processes "
+            "(`ps`); see the README for the one-line fstab change"
+        )
+
+
+@hub_app.command("student-environment")
+@reports_errors
+def student_environment_command(
+    python: Annotated[
+        str | None,
+        typer.Option(help="The Python 3.11 to make it from (readable by every user)."),
+    ] = None,
+) -> None:
+    """Make the students' environment (RNN_HUB_STUDENT_ENV): the course's packages, no code."""
+    settings = HubSettings.from_environment()
+    singleuser = student_environment(settings, python)
+    say(f"students' servers run {singleuser}")
+
+
+@hub_app.command("exchange")
+@reports_errors
+def exchange_command(
+    instructor: Annotated[str, typer.Option(help="The instructor's Unix user: owns the course.")],
+    image: Annotated[
+        Path | None,
+        typer.Option(help="Put the exchange on a file system of its own, in this image file."),
+    ] = None,
+    size: Annotated[str, typer.Option(help="Its size (truncate's units: 20G).")] = "10G",
+) -> None:
+    """Set the exchange up (as root) before students could claim its folders."""
+    settings = HubSettings.from_environment()
+    for line in exchange(settings, instructor, image, size if image else None):
+        say(f"keep it mounted across reboots, in /etc/fstab:\n    {line}")
+    say(f"the exchange {settings.exchange} is ready for {instructor}'s course")

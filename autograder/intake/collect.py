@@ -19,6 +19,11 @@ What is read, and how:
   set backwards: the latest change time (ctime) of the folder and of the files collected.
   The student-written `timestamp.txt` (and the folder name's time) are claims: when they
   disagree with the observation, the later time counts and the record says so.
+* What is collected is exactly what existed at the recorded time: the folder is observed
+  before and after its files are copied (names, inodes, change times, sizes), and a folder
+  that changed meanwhile (its student rewriting it while collect runs) is observed and copied
+  again, with its new, later time; one that keeps changing is skipped and said so. A folder of
+  more than `limits.FOLDER_ENTRIES` entries is refused without being listed further.
 * When a student submitted several times, the course's `counts` setting chooses: the last
   submission made by the due date (`last-on-time`, the default, so that a stray resubmission
   after the deadline does not cost a late penalty), else the last one; or simply the `last`.
@@ -48,6 +53,10 @@ log = logging.getLogger(__name__)
 KEPT_SMALL_FILES = ("submission_secret.txt",)  # nbgrader's key to return feedback
 
 
+class Changed(Exception):
+    """A submission folder changed while it was being copied."""
+
+
 @dataclass
 class Candidate:
     """One submission folder in the inbound exchange, as listed (nothing read yet)."""
@@ -56,6 +65,7 @@ class Candidate:
     student: str
     claimed: dt.datetime | None = None
     observed: dt.datetime | None = None
+    fingerprint: tuple = ()  # what was observed: the copy must find the same
 
     @property
     def submitted_at(self) -> dt.datetime:
@@ -137,20 +147,54 @@ def _collect_student(
     summary: CollectSummary,
 ) -> None:
     """Collect the student's counting submission; a folder that cannot be read gives way to
-    their previous one, and all of it is listed."""
-    readable = []
-    for candidate in candidates:
+    their previous one, one that changes while it is copied is observed and copied again (its
+    time, and so which one counts, may have changed), and all of it is listed."""
+    for _ in range(limits.COLLECT_ATTEMPTS):
+        readable = []
+        for candidate in candidates:
+            try:
+                candidate.observed, candidate.fingerprint = _observe(inbound_fd, candidate)
+                readable.append(candidate)
+            except Refused as error:
+                summary.skipped.append((shown(candidate.entry.name), str(error)))
+        order = counting_order(readable, lambda c: c.submitted_at, due, course.settings.counts)
         try:
-            candidate.observed = _observe(inbound_fd, candidate)
-            readable.append(candidate)
-        except Refused as error:
-            summary.skipped.append((shown(candidate.entry.name), str(error)))
-    preference = counting_order(readable, lambda c: c.submitted_at, due, course.settings.counts)
+            _collect_first(course, assignment, inbound_fd, student, order, candidates, due, summary)
+            return
+        except Changed:
+            summary.skipped = [s for s in summary.skipped if s[0] not in _names(candidates)]
+    summary.skipped.append(
+        (
+            shown(f"{student}+{assignment}"),
+            f"kept changing while it was being collected ({limits.COLLECT_ATTEMPTS} tries): its "
+            "previous submission stays; collect again once it has stopped",
+        )
+    )
+
+
+def _names(candidates: list[Candidate]) -> set[str]:
+    return {shown(c.entry.name) for c in candidates}
+
+
+def _collect_first(
+    course: Course,
+    assignment: str,
+    inbound_fd: int,
+    student: str,
+    preference: list[Candidate],
+    candidates: list[Candidate],
+    due: dt.datetime | None,
+    summary: CollectSummary,
+) -> None:
+    """The first of `preference` that can be copied whole and unchanged; Changed if one
+    changed while it was copied (the caller observes them all again)."""
     for rank, candidate in enumerate(preference):
         skipped: list[tuple[str, str]] = []
         try:
             with NewSubmission(course, student, assignment) as new:
                 claimed = _copy(inbound_fd, candidate, new, skipped)
+                if _observe(inbound_fd, candidate)[1] != candidate.fingerprint:
+                    raise Changed(candidate.entry.name)
                 if not any(n.endswith(".ipynb") for n in new.names):
                     raise Refused("no notebook in it")
                 if claimed is not None:
@@ -174,15 +218,18 @@ def _collect_student(
         summary.notes.append(f"{student}: nothing could be collected; see the skipped entries")
 
 
-def _observe(inbound_fd: int, candidate: Candidate) -> dt.datetime:
-    """The latest change time of the folder and of every entry in it."""
+def _observe(inbound_fd: int, candidate: Candidate) -> tuple[dt.datetime, tuple]:
+    """The latest change time of the folder and of every entry in it, and everything observed
+    (names, inodes, change times, sizes), which a later look must find the same."""
     folder_fd = _open_submission(inbound_fd, candidate)
     try:
-        times = [os.fstat(folder_fd).st_ctime]
-        times += [entry.ctime for entry in untrusted.entries(folder_fd)]
+        folder = os.fstat(folder_fd)
+        found = list(untrusted.entries(folder_fd, limits.FOLDER_ENTRIES))
     finally:
         os.close(folder_fd)
-    return dt.datetime.fromtimestamp(max(times), dt.UTC)
+    times = [folder.st_ctime, *(entry.ctime for entry in found)]
+    fingerprint = (folder.st_ino, folder.st_ctime_ns, *(e.fingerprint for e in found))
+    return dt.datetime.fromtimestamp(max(times), dt.UTC), fingerprint
 
 
 def _open_submission(inbound_fd: int, candidate: Candidate) -> int:
@@ -201,7 +248,7 @@ def _copy(
     folder_fd = _open_submission(inbound_fd, candidate)
     claimed, total = None, 0
     try:
-        for entry in untrusted.entries(folder_fd):
+        for entry in untrusted.entries(folder_fd, limits.FOLDER_ENTRIES):
             where = f"{shown(candidate.entry.name)}/{shown(entry.name)}"
             try:
                 if entry.name.endswith(".ipynb"):

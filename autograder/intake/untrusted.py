@@ -52,6 +52,13 @@ class Entry:
     links: int
     ctime: float
     size: int
+    inode: int = 0
+    ctime_ns: int = 0
+
+    @property
+    def fingerprint(self) -> tuple:
+        """What changes when the entry does: its name, inode, change time and size."""
+        return (self.name, self.inode, self.ctime_ns, self.size)
 
     @property
     def kind(self) -> str:
@@ -81,16 +88,31 @@ def open_folder(path: str | os.PathLike, dir_fd: int | None = None) -> int:
         raise Refused(_why(error, "folder")) from None
 
 
-def entries(folder_fd: int) -> Iterator[Entry]:
-    """The entries of an open folder, each as `lstat` sees it (a vanished one is left out)."""
+def entries(folder_fd: int, limit: int | None = None) -> Iterator[Entry]:
+    """The entries of an open folder, each as `lstat` sees it (a vanished one is left out);
+    `Refused` if it has more than `limit` (listing stops there: a folder of 60,000 files
+    costs no more to refuse than one of `limit`)."""
+    names = []
     with os.scandir(folder_fd) as listing:
-        names = [item.name for item in listing]
+        for item in listing:
+            names.append(item.name)
+            if limit is not None and len(names) > limit:
+                raise Refused(f"more than {limit:,} entries in one submission folder")
     for name in sorted(names):
         try:
             info = os.stat(name, dir_fd=folder_fd, follow_symlinks=False)
         except FileNotFoundError:
             continue
-        yield Entry(name, info.st_mode, info.st_uid, info.st_nlink, info.st_ctime, info.st_size)
+        yield Entry(
+            name,
+            info.st_mode,
+            info.st_uid,
+            info.st_nlink,
+            info.st_ctime,
+            info.st_size,
+            info.st_ino,
+            info.st_ctime_ns,
+        )
 
 
 def open_regular(folder_fd: int, entry: Entry, owner: int | None = None) -> int:
