@@ -2,7 +2,9 @@
 
 Each mutant is a small edit of the reference solution cell (`old` → `new`, which must occur in
 the reference exactly `count` times, so a mutant cannot silently stop applying when the
-reference changes). A good test suite takes points off every one of them, on its own task only.
+reference changes), written as a student would get it wrong. A good test suite takes points
+off every one of them, on its own task only (the hidden tests), and shows most of them to the
+student before grading (the visible tests: `test_visible_tests.py` measures the share).
 """
 
 from __future__ import annotations
@@ -60,6 +62,24 @@ MUTANTS = [
         "np.linalg.norm(product, 2)",
         "np.linalg.norm(product)",
     ),
+    Mutant(
+        "jacobian_norms",
+        "the_bound_instead_of_the_norms",
+        "norms[t] = np.linalg.norm(product, 2)",
+        "norms[t] = np.linalg.norm(W_hh, 2) ** (t + 1)",
+    ),
+    Mutant(
+        "jacobian_norms",
+        "the_norm_of_the_last_jacobian_only",
+        "norms[t] = np.linalg.norm(product, 2)",
+        "norms[t] = np.linalg.norm(slope[:, None] * W_hh.T, 2)",
+    ),
+    Mutant(
+        "jacobian_norms",
+        "any_other_activation_is_tanh",
+        'if activation == "tanh":',
+        'if activation != "relu":',
+    ),
     # Exercise 2a: windows
     Mutant(
         "make_windows",
@@ -80,6 +100,18 @@ MUTANTS = [
         "series[starts + window_size]",
     ),
     Mutant("make_windows", "no_error_when_no_window_fits", "if n < 1:", "if n < 0:"),
+    Mutant(
+        "make_windows",
+        "windows_do_not_overlap",
+        "starts = np.arange(n)",
+        "starts = np.arange(0, n, window_size)",
+    ),
+    Mutant(
+        "make_windows",
+        "a_window_of_size_zero_is_accepted",
+        "if window_size < 1 or horizon < 1:",
+        "if horizon < 1:",
+    ),
     # Exercise 2b: look-ahead
     Mutant(
         "uses_future",
@@ -94,6 +126,25 @@ MUTANTS = [
         "replaces_the_future_with_zeros",
         "np.random.default_rng(0).normal(size=changed[:, t + 1 :, :].shape) * 3 + 1",
         "0.0",
+    ),
+    Mutant(
+        "uses_future",
+        "the_comparison_reversed",
+        "> 1e-6)",
+        "< 1e-6)",
+    ),
+    Mutant(
+        "uses_future",
+        "returns_the_size_of_the_change",
+        "return bool(np.max(np.abs(after - before)) > 1e-6)",
+        "return float(np.max(np.abs(after - before)))",
+    ),
+    Mutant(
+        "uses_future",
+        "changes_only_the_next_step",
+        "changed[:, t + 1 :, :]",
+        "changed[:, t + 1 : t + 2, :]",
+        count=2,
     ),
     # Exercise 3: clipping
     Mutant(
@@ -121,6 +172,28 @@ MUTANTS = [
         "None if g is None else np.asarray(g, dtype=np.float64) * scale for g in grads",
         "np.asarray(g, dtype=np.float64) * scale for g in grads if g is not None",
     ),
+    Mutant(
+        "clip_by_global_norm",
+        "scales_the_inputs_in_place",
+        "    clipped = [None if g is None else np.asarray(g, dtype=np.float64) * scale "
+        "for g in grads]\n",
+        "    for g in grads:\n"
+        "        if g is not None:\n"
+        "            g *= scale\n"
+        "    clipped = list(grads)\n",
+    ),
+    Mutant(
+        "clip_by_global_norm",
+        "a_threshold_of_zero_is_accepted",
+        "if max_norm <= 0:",
+        "if max_norm < 0:",
+    ),
+    Mutant(
+        "clip_by_global_norm",
+        "returns_the_norm_after_clipping",
+        "return clipped, global_norm",
+        "return clipped, min(global_norm, max_norm)",
+    ),
     # A training step with clipping
     Mutant(
         "train_step_clipped",
@@ -140,6 +213,25 @@ MUTANTS = [
         "applies_the_unclipped_gradients",
         "zip(clipped, variables, strict=True)",
         "zip(grads, variables, strict=True)",
+    ),
+    Mutant(
+        "train_step_clipped",
+        "never_clips_and_returns_a_made_up_norm",
+        "clipped, global_norm = tf.clip_by_global_norm(grads, max_norm)",
+        "clipped, global_norm = grads, 123.0",
+    ),
+    Mutant(
+        "train_step_clipped",
+        "returns_tensors",
+        "return float(loss), float(global_norm)",
+        "return loss, global_norm",
+    ),
+    Mutant(
+        "train_step_clipped",
+        "clips_by_value",
+        "clipped, global_norm = tf.clip_by_global_norm(grads, max_norm)",
+        "clipped = [tf.clip_by_value(g, -max_norm, max_norm) for g in grads]\n"
+        "    global_norm = tf.linalg.global_norm(grads)",
     ),
     # Exercise 4: parameter counts
     Mutant(
@@ -166,10 +258,29 @@ MUTANTS = [
         "[units] if isinstance(units, (int, np.integer)) else list(units)",
         "list(units)",
     ),
+    Mutant(
+        "count_rnn_params",
+        "returns_a_float",
+        "return int(recurrent * (1 if shared else timesteps) + dense)",
+        "return float(recurrent * (1 if shared else timesteps) + dense)",
+    ),
+    Mutant(
+        "count_rnn_params",
+        "forgets_the_recurrent_weights",
+        "fan_in * width + width * width + width",
+        "fan_in * width + width",
+    ),
     # Forward pass
     Mutant("rnn_forward", "recurrent_kernel_transposed", "h @ W_hh + b", "h @ W_hh.T + b"),
     Mutant("rnn_forward", "forgets_the_bias", "h @ W_hh + b", "h @ W_hh"),
     Mutant("rnn_forward", "ignores_the_initial_state", "h = h0\n", "h = np.zeros_like(h0)\n"),
+    Mutant(
+        "rnn_forward",
+        "stores_the_previous_state",
+        "        h = np.tanh(x[:, t] @ W_xh + h @ W_hh + b)\n        H_all[:, t] = h\n",
+        "        H_all[:, t] = h\n        h = np.tanh(x[:, t] @ W_xh + h @ W_hh + b)\n",
+    ),
+    Mutant("rnn_forward", "the_first_input_at_every_step", "x[:, t] @ W_xh", "x[:, 0] @ W_xh"),
     # Backpropagation through time
     Mutant(
         "rnn_backward",
@@ -194,6 +305,30 @@ MUTANTS = [
         "tanh_derivative_without_the_square",
         "(1.0 - H_all[:, t] ** 2)",
         "(1.0 - H_all[:, t])",
+    ),
+    Mutant(
+        "rnn_backward",
+        "truncated_after_two_steps",
+        "dh_next = da @ W_hh.T",
+        "dh_next = da @ W_hh.T if t >= x.shape[1] - 2 else np.zeros_like(h0)",
+    ),
+    Mutant(
+        "rnn_backward",
+        "returns_a_zero_dh0",
+        "return dx, dh_next, dW_xh, dW_hh, db",
+        "return dx, np.zeros_like(h0), dW_xh, dW_hh, db",
+    ),
+    Mutant(
+        "rnn_backward",
+        "recurrent_weight_gradient_not_summed_over_steps",
+        "dW_hh += h_prev.T @ da",
+        "dW_hh = h_prev.T @ da",
+    ),
+    Mutant(
+        "rnn_backward",
+        "recurrent_matrix_not_transposed_going_back",
+        "dh_next = da @ W_hh.T",
+        "dh_next = da @ W_hh",
     ),
     # The Keras cell
     Mutant(

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import ast
+import re
 
 import nbformat
+import numpy as np
 import pytest
 from assignment_mutants import MUTANTS
 from helpers.assignment import solution_cells, source_notebooks
@@ -98,3 +100,35 @@ def test_every_mutant_still_applies_to_the_reference(mutant):
 def test_every_task_has_at_least_three_mutants():
     counts = {grade_id: sum(m.grade_id == grade_id for m in MUTANTS) for grade_id in CONTRACT}
     assert min(counts.values()) >= 3, counts
+
+
+def relu_norms_at_60(scale: float) -> list[float]:
+    """The written question's ReLU experiment, run with the reference solution."""
+    namespace = {"np": np}
+    exec(solution_cells()["jacobian_norms"][1], namespace)
+    finals = []
+    for seed in range(20):
+        rng = np.random.default_rng(seed)
+        q, _ = np.linalg.qr(rng.normal(size=(32, 32)))
+        a = rng.normal(size=(60, 32))
+        finals.append(float(namespace["rnn_jacobian_norms"](scale * q, a, "relu")[-1]))
+    return finals
+
+
+def test_the_written_relu_answer_quotes_what_the_experiment_gives():
+    answer = cells_by_grade_id()["ex1_written"].source.split("### BEGIN SOLUTION")[1]
+    grows = relu_norms_at_60(1.5)
+    assert all(n > 1 for n in grows), "the answer says the norms grow in all 20 seeds"
+    assert "grow in all 20 seeds" in answer
+    quoted = re.search(r"range from ([\d.]+) to (\d+)\s+\(median (\d+)\)", answer)
+    assert quoted, "the answer quotes the range and the median"
+    low, high, median = (float(x) for x in quoted.groups())
+    assert low == pytest.approx(min(grows), abs=0.05)
+    assert high == pytest.approx(max(grows), rel=0.01)
+    assert median == pytest.approx(float(np.median(grows)), abs=0.5)
+    rates = [n ** (1 / 60) for n in grows]
+    assert "about 1.04 to 1.10 per step" in answer
+    assert round(min(rates), 2) == 1.04 and round(max(rates), 2) == 1.10
+    decays = relu_norms_at_60(1.2)
+    assert all(n < 1e-3 for n in decays) and "decays in every seed" in answer
+    assert "10^{-4}" in answer and 1e-5 < float(np.median(decays)) < 1e-3

@@ -148,6 +148,8 @@ def hub_class() -> Iterator[HubClass]:
             tls = certificates(base / "tls")
             with exchange_set_up(environment, base, INSTRUCTOR):
                 settings = hub_settings(base, GROUP, [INSTRUCTOR], environment, tls)
+                # each student's dates come from the instructor's grading folder
+                settings["RNN_HUB_COURSE_DIR"] = str(people[INSTRUCTOR].home / "rnn-course")
                 with running_hub(environment, settings, tls.authority) as hub:
                     yield HubClass(hub, environment, people)
     finally:
@@ -234,6 +236,9 @@ def released(hub_class) -> HubClass:
     )
     due = dt.datetime.now(dt.UTC) + dt.timedelta(hours=2)
     hub_class.instructor("release", "--due", local_time(due))
+    # alice's accommodation: a day more, and two late tokens; nobody else's business
+    hub_class.instructor("extend", "--student", ALICE, "--by", "1d")
+    hub_class.instructor("tokens", "--give", 2, "--unit", "day", "--student", ALICE)
     return hub_class
 
 
@@ -244,6 +249,9 @@ def alice_in_jupyterlab(browser: Browser, hub_class: HubClass) -> dict:
     """Fetch and submit with JupyterLab's Assignments panel; the answers typed in meanwhile."""
     page, problems = lab_as(browser, hub_class, ALICE)
     menu = open_assignments(page)
+    dates = page.locator("#rnn-course-dates")
+    dates.wait_for(timeout=LAB_WAIT_MS)
+    shown_dates = dates.inner_text()
     page.locator("#released_assignments_list").get_by_role("button", name="Fetch").click()
     submit = page.locator("#fetched_assignments_list").get_by_role("button", name="Submit")
     submit.wait_for(timeout=LAB_WAIT_MS)
@@ -255,6 +263,7 @@ def alice_in_jupyterlab(browser: Browser, hub_class: HubClass) -> dict:
     submitted.get_by_role("button", name="Fetch Feedback").wait_for(timeout=LAB_WAIT_MS)
     screenshot(page, "alice-submitted")
     record = {"menu": menu, "submitted": submitted.inner_text(), "problems": problems}
+    record["dates"] = shown_dates
     page.close()
     return record
 
@@ -428,16 +437,34 @@ def test_students_get_the_assignments_panel_and_validation_but_no_instructor_too
     assert carol.call("GET", f"assignments?course_id={COURSE_ID}").status_code == 200
     for instructor_only in ("formgrader", "formgrader/api/assignments"):
         assert carol.call("GET", instructor_only).status_code == 404, instructor_only
-    lab = carol.call("GET", "lab").text
-    config = json.loads(
-        lab.split('id="jupyter-config-data" type="application/json">')[1].split("</script>")[0]
-    )
+    config = page_config(carol)
     disabled = config["disabledExtensions"]
     for plugin in ("formgrader", "create-assignment", "course-list"):
         assert f"@jupyter/nbgrader:{plugin}" in disabled, plugin
     menu = on_time.records["alice"]["menu"]
     assert "Assignment List" in menu
     assert not {"Formgrader", "Course List", "Create assignment"} & set(menu), menu
+
+
+def page_config(user: HubUser) -> dict:
+    lab = user.call("GET", "lab").text
+    return json.loads(
+        lab.split('id="jupyter-config-data" type="application/json">')[1].split("</script>")[0]
+    )
+
+
+def test_each_student_sees_their_own_due_date_and_allowances_above_the_panel(on_time):
+    shown = on_time.records["alice"]["dates"]
+    assert "Your due dates" in shown and "rnn: due " in shown, shown
+    assert "your extension: 1 d" in shown, shown
+    assert "Late tokens: 2 of 2 left (one day each)" in shown, shown
+    assert "has passed" not in shown  # due in two hours (and a day, for her)
+    # bob's server knows the class's due date, and nothing of alice's accommodation
+    bob = page_config(on_time.student(BOB))["rnnCourseDates"]
+    assert bob["student"] == BOB and bob["tokens"]["given"] == 0
+    [rnn] = [a for a in bob["assignments"] if a["name"] == "rnn"]
+    assert rnn["extension"] == "" and rnn["own_due"] == rnn["due"]
+    assert ALICE not in json.dumps(bob)
 
 
 def test_validation_in_the_students_server_names_the_failing_check(on_time):

@@ -13,6 +13,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -395,3 +396,25 @@ def test_the_systemd_unit_starts_the_shipped_hub_with_known_settings():
     ), set_here
     assert {"RNN_HUB_DOMAIN", "RNN_HUB_SSL_CERT", "RNN_HUB_SSL_KEY"} <= set(set_here)
     assert values["RequiresMountsFor"] == [str(HubSettings().exchange)]
+
+
+@as_root
+@pytest.mark.needs_root
+def test_a_course_folder_that_is_not_an_instructors_own_is_refused(safe, tmp_path):
+    teacher = Path(os.path.expanduser(f"~{TEACHER}")).stat()
+    base = temporary_base("rnn-hub-course-")  # a place every user can enter
+    try:
+        folder = base / "rnn-course"
+        folder.mkdir(mode=0o700)
+        os.chown(folder, teacher.st_uid, teacher.st_gid)
+        with_folder = dataclasses.replace(safe, course_dir=folder)
+        assert refusals(with_folder) == []  # the instructor's, private
+        assert refusals(dataclasses.replace(safe, course_dir=base / "not-yet")) == []
+        with opened(folder, 0o755):
+            (problem,) = refusals(with_folder)
+        assert problem.startswith("students can read ") and f"chmod 700 {folder}" in problem
+        os.chown(folder, Path(os.path.expanduser(f"~{STUDENTS[0]}")).stat().st_uid, -1)
+        (problem,) = refusals(with_folder)  # a student's folder: they would write the dates
+        assert "is not an instructor's folder" in problem
+    finally:
+        shutil.rmtree(base, ignore_errors=True)

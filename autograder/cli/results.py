@@ -26,6 +26,7 @@ from autograder.results.formgrade import (
     formgrader_link,
     start_formgrader,
 )
+from autograder.results.lms_export import export_lms
 from autograder.results.report import write_report
 from autograder.terminal import console, fail, reports_errors, say
 
@@ -114,10 +115,36 @@ def export_command(
     nbgrader_csv: Annotated[
         Path | None, typer.Option(help="Also write nbgrader's own grades export here.")
     ] = None,
+    lms: Annotated[
+        str | None,
+        typer.Option(help="Write the LMS's own grade-import CSV instead: canvas or moodle."),
+    ] = None,
+    roster: Annotated[
+        Path | None,
+        typer.Option(help="The roster (student_id, lms_id, …) the LMS's grades are keyed by."),
+    ] = None,
+    lms_title: Annotated[
+        str | None,
+        typer.Option(help='The grade column\'s title in the LMS, e.g. "RNN assignment (4711)".'),
+    ] = None,
 ) -> None:
-    """One row per student, one column per task (auto score), the total and the maximum."""
-    rows = export_csv(open_course(course_dir, db_url), out, assignment, nbgrader_csv)
-    console.print(f"wrote {rows} students to {out}")
+    """One row per student, one column per task (auto score), the total and the maximum; or,
+    with --lms, the totals in Canvas's or Moodle's grade-import format."""
+    course = open_course(course_dir, db_url)
+    if lms is None:
+        rows = export_csv(course, out, assignment, nbgrader_csv, roster)
+        console.print(f"wrote {rows} students to {out}")
+        return
+    if roster is None:
+        raise CourseError("--lms needs --roster: the LMS's grades are keyed by its lms_id")
+    written, not_final = export_lms(course, out, roster, lms, lms_title, assignment)
+    console.print(f"wrote {written} students to {out}, in {lms}'s grade-import format")
+    if not_final:
+        shown = ", ".join(not_final[:10]) + (" …" if len(not_final) > 10 else "")
+        console.print(
+            f"[yellow]{len(not_final)} of these totals are not final yet[/] ({shown}): see the "
+            "status column of `rnn-course export`"
+        )
 
 
 @app.command("report")

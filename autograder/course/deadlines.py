@@ -1,10 +1,11 @@
 """Due dates and lateness: one set of rules for collect, autograde, feedback and export.
 
 The due date is nbgrader's (the gradebook's `Assignment.duedate`, naive UTC), set by
-`rnn-course release --due`. A submission's time is the trusted one in its `timestamp.txt`
-(`intake/submitted.py`), and the penalty follows the course's `LatePolicy` (`settings.py`).
-Every place that shows or counts lateness calls `lateness()`, so a report cannot disagree with
-an export.
+`rnn-course release --due`; a student's own extension and late tokens move it for them
+(`allowances.py`). A submission's time is the trusted one in its `timestamp.txt`
+(`intake/submitted.py`), and the penalty follows the course's `LatePolicy` (`settings.py`) on
+what the allowances leave. Every place that shows or counts lateness calls `class_lateness()`
+(or `lateness()`), so a report cannot disagree with an export.
 """
 
 from __future__ import annotations
@@ -14,8 +15,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TypeVar
 
-from nbgrader.api import Gradebook, MissingEntry
+from nbgrader.api import Assignment, Gradebook, MissingEntry, SubmittedAssignment
 
+from autograder.course.allowances import Allowances, Spent, shown_duration, spend_tokens
 from autograder.course.folder import Course
 from autograder.course.settings import LatePolicy, zone
 from autograder.errors import CourseError
@@ -54,32 +56,77 @@ def set_due_date(course: Course, assignment: str, due: dt.datetime | None) -> No
 @dataclass(frozen=True)
 class Lateness:
     submitted_at: dt.datetime | None
-    due: dt.datetime | None
-    late_seconds: float  # 0 when on time, or when there is no due date or no time
+    due: dt.datetime | None  # the class's due date
+    late_seconds: float  # what the policy counts: after the extension and tokens; 0 if on time
     fraction: float  # share of the score taken (0 to 1)
+    spent: Spent = Spent()  # the student's extension and the tokens this submission spent
 
     @property
     def late_by(self) -> str:
         """'' when on time, else e.g. '1 d 2 h 5 min'."""
-        if self.late_seconds <= 0:
-            return ""
-        minutes = int(-(-self.late_seconds // 60))
-        days, minutes = divmod(minutes, 1440)
-        hours, minutes = divmod(minutes, 60)
-        parts = [f"{days} d"] * bool(days) + [f"{hours} h"] * bool(hours)
-        return " ".join(parts + [f"{minutes} min"] * bool(minutes or not parts))
+        return shown_duration(self.late_seconds) if self.late_seconds > 0 else ""
+
+    @property
+    def own_due(self) -> dt.datetime | None:
+        """The student's due date: the class's, moved by the extension and the tokens spent."""
+        return self.due + dt.timedelta(seconds=self.spent.seconds) if self.due else None
 
     def penalty(self, score: float) -> float:
         return round(score * self.fraction, 6)
 
 
 def lateness(
-    submitted_at: dt.datetime | None, due: dt.datetime | None, policy: LatePolicy
+    submitted_at: dt.datetime | None,
+    due: dt.datetime | None,
+    policy: LatePolicy,
+    spent: Spent | None = None,
 ) -> Lateness:
+    spent = spent or Spent()
     if submitted_at is None or due is None:
-        return Lateness(submitted_at, due, 0.0, 0.0)
-    late = max(0.0, (submitted_at - due).total_seconds())
-    return Lateness(submitted_at, due, late, policy.fraction(late))
+        return Lateness(submitted_at, due, 0.0, 0.0, spent)
+    late = max(0.0, (submitted_at - due).total_seconds() - spent.seconds)
+    return Lateness(submitted_at, due, late, policy.fraction(late), spent)
+
+
+def _utc(when: dt.datetime | None) -> dt.datetime | None:
+    return when.replace(tzinfo=dt.UTC) if when else None
+
+
+def class_lateness(course: Course, gradebook: Gradebook, assignment: str) -> dict[str, Lateness]:
+    """Each submitting student's lateness on `assignment`, with their extension and the tokens
+    spent in due-date order over every assignment they submitted (see `allowances.py`)."""
+    allowances = Allowances.load(course.root)
+    policy = course.settings.late
+    rows = gradebook.db.query(Assignment.name, Assignment.duedate)
+    dues = {name: _utc(due) for name, due in rows}
+    if assignment not in dues:
+        return {}
+    tokens = bool(allowances.default_tokens or any(allowances.tokens.values()))
+    query = gradebook.db.query(
+        Assignment.name, SubmittedAssignment.student_id, SubmittedAssignment.timestamp
+    ).join(Assignment, SubmittedAssignment.assignment_id == Assignment.id)
+    if not tokens:  # then only this assignment matters
+        query = query.filter(Assignment.name == assignment)
+        dues = {assignment: dues[assignment]}
+    submitted: dict[str, dict[str, dt.datetime | None]] = {}
+    for name, student, when in query:
+        submitted.setdefault(student, {})[name] = _utc(when)
+    found = {}
+    for student, mine in submitted.items():
+        if assignment in mine:
+            spent = spend_tokens(allowances, student, dues, mine, 60 * policy.grace_minutes)
+            found[student] = lateness(mine[assignment], dues[assignment], policy, spent[assignment])
+    return found
+
+
+def student_due(
+    allowances: Allowances, assignment: str, student: str, due: dt.datetime | None
+) -> dt.datetime | None:
+    """One student's due date before any token: the class's, moved by their extension. Which
+    submission counts (`counting_order`) is decided against it."""
+    if due is None:
+        return None
+    return due + dt.timedelta(seconds=allowances.extension(assignment, student))
 
 
 def shown_time(when: dt.datetime | None, timezone: str) -> str:

@@ -28,7 +28,7 @@ from nbgrader.api import (
 )
 from sqlalchemy import insert, update
 
-from autograder.course.deadlines import lateness
+from autograder.course.deadlines import class_lateness
 from autograder.course.folder import Course
 from autograder.errors import CourseError
 
@@ -159,22 +159,30 @@ def _grades(db, assignment_id: str, students: list[str]):
 
 def record_penalties(course: Course, assignment: str) -> int:
     """Write each graded submission's late penalty into nbgrader's gradebook, per notebook (its
-    score times the policy's share, from the graded submission's time), so nbgrader's own totals
-    and exports agree with ours; returns how many submissions are late. Idempotent: every
-    command that shows totals runs it first, so a policy or a score changed since grading is
-    never shown with a stale penalty."""
+    score times the policy's share, from the graded submission's time, the student's extension
+    and the late tokens it spends), and the time the allowances add as nbgrader's `extension`,
+    so nbgrader's own totals and exports agree with ours; returns how many submissions are
+    late. Idempotent: every command that shows totals runs it first, so a policy, an allowance
+    or a score changed since grading is never shown with a stale penalty."""
     late = 0
     with Gradebook(course.db_url) as gradebook:
-        try:
-            row = gradebook.find_assignment(assignment)
-        except MissingEntry:
+        found = class_lateness(course, gradebook, assignment)
+        if not found:
             return 0
-        due = row.duedate.replace(tzinfo=dt.UTC) if row.duedate else None
         for submission in gradebook.assignment_submissions(assignment):
-            when = submission.timestamp.replace(tzinfo=dt.UTC) if submission.timestamp else None
-            found = lateness(when, due, course.settings.late)
-            late += found.late_seconds > 0
+            lateness = found.get(submission.student_id)
+            if lateness is None:
+                continue
+            late += lateness.late_seconds > 0
+            moved = lateness.spent.seconds
+            submission.extension = dt.timedelta(seconds=moved) if moved else None
             for notebook in submission.notebooks:
-                notebook.late_submission_penalty = found.penalty(notebook.score) or None
+                notebook.late_submission_penalty = lateness.penalty(notebook.score) or None
         gradebook.db.commit()
     return late
+
+
+def assignment_names(course: Course) -> list[str]:
+    """The names of the assignments in the gradebook."""
+    with Gradebook(course.db_url) as gradebook:
+        return [row.name for row in gradebook.assignments]

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import nbformat
 
-from autograder.course.deadlines import due_date, parse_due, set_due_date
+from autograder.course.deadlines import due_date, parse_due, set_due_date, shown_time
 from autograder.course.exchange import check_exchange
 from autograder.course.folder import ASSIGNMENT, Course, nbgrader_failure
 from autograder.errors import CourseError
@@ -29,17 +29,31 @@ SITE_URL_PLACEHOLDER = "{site_url}"
 LEAK_MARKERS = ("BEGIN SOLUTION", "END SOLUTION", "BEGIN HIDDEN TESTS", "END HIDDEN TESTS")
 
 
+def due_notice(course: Course, due: dt.datetime) -> str:
+    """The first cell of every released notebook: when it is due, and what lateness costs."""
+    zone = course.settings.timezone
+    local = shown_time(due, zone)
+    utc = f" ({shown_time(due, 'UTC')})" if zone != "UTC" else ""
+    return (
+        f"**Due {local}**{utc}. Late work: {course.settings.late.describe()}. An extension or "
+        "late tokens your instructor gave you move your own due date; on the class hub, the "
+        "Assignments panel shows yours and says when a submission would be late."
+    )
+
+
 def release(course: Course, assignment: str = ASSIGNMENT, site_url: str | None = None) -> Path:
     """Generate `release/<assignment>/` from the sources, check it, and return its path.
 
     The sources' Markdown links to the course website as `{site_url}book/…`; the release
-    links to `site_url` (default: the course's `site_url` setting).
+    links to `site_url` (default: the course's `site_url` setting). If the assignment has a due
+    date, each notebook begins with it.
     """
     source = course.folder("source", ".", assignment)
     if not sorted(source.glob("*.ipynb")):
         raise CourseError(f"{source}: no notebooks to release; is the assignment name right?")
     log.info("generating the student version of %s from %s", assignment, source)
     site = (site_url or course.settings.site_url).rstrip("/") + "/"
+    due = due_date(course, assignment)
     with tempfile.TemporaryDirectory(prefix="rnn-course-sources-") as staging:
         staged = Path(staging) / assignment
         shutil.copytree(source, staged)
@@ -48,6 +62,8 @@ def release(course: Course, assignment: str = ASSIGNMENT, site_url: str | None =
             for cell in notebook.cells:
                 if cell.cell_type == "markdown":
                     cell.source = cell.source.replace(SITE_URL_PLACEHOLDER, site)
+            if due:
+                notebook.cells.insert(0, nbformat.v4.new_markdown_cell(due_notice(course, due)))
             nbformat.write(notebook, path)
         staged_course = dataclasses.replace(course, source=Path(staging))
         result = staged_course.api().generate_assignment(assignment, force=True, create=True)
@@ -129,9 +145,9 @@ def release_assignment(
         )
     if publish_to_exchange:
         check_exchange(course)
-    folder = release(course, assignment)
     if deadline:
         set_due_date(course, assignment, deadline)
+    folder = release(course, assignment)
     zipped = student_zip(folder, zip_to) if zip_to else None
     exchange = None
     if publish_to_exchange:

@@ -18,7 +18,7 @@ from autograder.course.cells import grade_id as grade_id_of
 from autograder.course.cells import nbgrader_metadata
 from autograder.course.folder import Course
 from autograder.grading.jobs import JobCell
-from autograder.grading.judge import NotebookResult
+from autograder.grading.judge import NotebookResult, TaskResult
 from autograder.grading.plan import NotebookPlan
 from autograder.text import inert_markdown, storable
 
@@ -45,7 +45,21 @@ def graded_copy(
                 cell.source = inert_markdown(written.get(grade_id, ""), limits.NOTEBOOK_BYTES)
         if cell.cell_type == "code" and grade_id in outputs:
             cell.outputs = [nbformat.v4.new_output("stream", text=outputs[grade_id])]
+        task = result.tasks.get(grade_id or "")
+        if cell.cell_type == "code" and task is not None and task.groups:
+            cell.outputs.append(nbformat.v4.new_output("stream", text=_verdict_text(task)))
     return notebook
+
+
+def _verdict_text(task: TaskResult) -> str:
+    """The grader's verdict on a test cell, group by group, for the instructor."""
+    lines = [f"[autograder] {task.score:g} of {task.max_score:g} points"]
+    for group in task.groups:
+        name = group.name or "all checks"
+        where = f" at check {group.failed_check}" if group.failed_check else ""
+        outcome = "passed" if group.reason == "passed" else f"failed{where}: {group.reason}"
+        lines.append(f"  {name} ({group.score:g}/{group.max_score:g}): {outcome}")
+    return "\n".join(lines) + "\n"
 
 
 def write_graded_copies(

@@ -15,6 +15,7 @@ The records, by cell index i of the job:
      "rtol": float, "atol": float}
     {"event": "check", "cell": i, "kind": "raises", "number": n, "expected": name,
      "raised": [names of the exception's classes] | null}
+    {"event": "stopped", "cell": i, "group": g, "error": {"ename": name}}
     {"event": "end", "cell": i, "error": null | {"ename": name, "timeout": bool},
      "output": text, "dropped": characters, "seconds": float}
 
@@ -41,6 +42,7 @@ KINDS = ("close", "equal", "raises")
 NUMERIC_DTYPE = re.compile(r"^[<>|=]?[biuf][1248]$")
 MAX_INT_DIGITS = 100  # an int a check records; honest tests compare counts and sizes
 MAX_NAME_CHARS = 200
+MAX_GROUPS = 100  # groups of one test cell; the plan's own are far fewer
 
 
 class Undecodable(ValueError):
@@ -82,6 +84,7 @@ class CellEvents:
     started: bool = False
     end: CellEnd | None = None
     checks: list[CheckRecord] = field(default_factory=list)
+    stopped: dict[int, str] = field(default_factory=dict)  # group → exception name (untrusted)
 
 
 @dataclass
@@ -135,6 +138,12 @@ def _add(events: RunEvents, record: dict, cell_count: int) -> None:
             entry.end = _end(record)
     elif kind == "check":
         entry.checks.append(check_record(record))
+    elif kind == "stopped":
+        group, error = record.get("group"), record.get("error")
+        if not (isinstance(group, int) and not isinstance(group, bool) and 0 <= group < MAX_GROUPS):
+            raise Undecodable("no such group")
+        name = storable(error.get("ename"), MAX_NAME_CHARS) if isinstance(error, dict) else ""
+        entry.stopped.setdefault(group, name or "an exception")
     else:
         raise Undecodable("unknown event")
 

@@ -1,11 +1,12 @@
 """The judge: one notebook's scores from its run's records and the reference's. Pure: no I/O.
 
 Every task is decided here, outside the sandbox, from records that `events.py` parsed under
-bounds: a test cell passes if each of its checks recorded what the reference's did (within the
-reference's tolerances), in order, and the cell ran to its end. Reasons are in fixed words; an
-exception's name is shown only if the grader knows it (`text.exception_name`). Whatever the
-records hold, judging never raises for them: the caller turns any failure into "could not be
-graded" for this one notebook.
+bounds: a group of a test cell's checks (the whole cell, if it has no groups) earns its points if
+each of its checks recorded what the reference's did (within the reference's tolerances), in
+order, and none of its statements stopped on an exception; a task scores the sum of its groups.
+Reasons are in fixed words; an exception's name is shown only if the grader knows it
+(`text.exception_name`). Whatever the records hold, judging never raises for them: the caller
+turns any failure into "could not be graded" for this one notebook.
 """
 
 from __future__ import annotations
@@ -16,7 +17,20 @@ from autograder.grading.events import CellEvents, CheckRecord, RunEvents
 from autograder.grading.jobs import JobCell
 from autograder.grading.observations import Incomparable, compare
 from autograder.grading.plan import NotebookPlan, Task
+from autograder.grading.probes import Group
 from autograder.text import exception_name
+
+
+@dataclass
+class GroupResult:
+    """One group of a task's checks: its points, and why it failed if it did."""
+
+    name: str | None  # None: the task has no named groups
+    score: float
+    max_score: float
+    reason: str  # "passed", or why not, in words safe for the student
+    failed_check: int | None = None
+    hidden: bool = False  # the failed check is a hidden one
 
 
 @dataclass
@@ -24,9 +38,10 @@ class TaskResult:
     grade_id: str
     score: float
     max_score: float
-    reason: str  # "passed", or why not, in words safe for the student
+    reason: str  # "passed", or why its first failed group failed
     failed_check: int | None = None
     hidden: bool = False
+    groups: list[GroupResult] = field(default_factory=list)
 
 
 @dataclass
@@ -65,6 +80,12 @@ def reference_records(
             raise ReferenceFailed(
                 f"the reference solution of {plan.name} fails at cell {cell.grade_id or index}: "
                 f"{why}; the tests or the sandbox limits need fixing"
+            )
+        if entry.stopped:
+            raise ReferenceFailed(
+                f"the reference solution of {plan.name} stops a group of checks of "
+                f"{cell.grade_id or index} on {next(iter(entry.stopped.values()))}; the tests "
+                "need fixing"
             )
         if cell.kind == "test" and cell.grade_id:
             records[cell.grade_id] = entry.checks
@@ -121,15 +142,56 @@ def verdict(
     run: Run,
     plan: NotebookPlan,
 ) -> TaskResult:
-    """One test cell's result: passed, or the first check that failed and why."""
-
-    def fail(reason: str, number: int | None = None) -> TaskResult:
-        hidden = number is not None and task.checks[number - 1].hidden
-        return TaskResult(task.grade_id, 0.0, task.points, reason, number, hidden)
-
-    checks, end = entry.checks, entry.end
+    """One test cell's result: the points of the groups it passed, and why the others failed."""
+    groups = task.groups or (Group(None, task.points),)
     if not entry.started:
-        return fail(f"the tests did not run: the kernel {run.ending} before them")
+        why = f"the tests did not run: the kernel {run.ending} before them"
+        results = [GroupResult(g.name, 0.0, g.points or 0.0, why) for g in groups]
+    elif any(not 0 < c.number <= len(task.checks) for c in entry.checks):
+        why = "more results than the tests make"
+        results = [GroupResult(g.name, 0.0, g.points or 0.0, why) for g in groups]
+    else:
+        results = [
+            _group_verdict(
+                task,
+                number,
+                [c for c in entry.checks if task.checks[c.number - 1].group == number],
+                [r for r in reference if task.checks[r.number - 1].group == number],
+                entry,
+                run,
+                plan,
+            )
+            for number in range(len(groups))
+        ]
+    failed = next((g for g in results if g.reason != "passed"), None)
+    return TaskResult(
+        task.grade_id,
+        sum(g.score for g in results),
+        task.points,
+        failed.reason if failed else "passed",
+        failed.failed_check if failed else None,
+        failed.hidden if failed else False,
+        results,
+    )
+
+
+def _group_verdict(
+    task: Task,
+    number: int,
+    checks: list[CheckRecord],
+    reference: list[CheckRecord],
+    entry: CellEvents,
+    run: Run,
+    plan: NotebookPlan,
+) -> GroupResult:
+    group = (task.groups or (Group(None, task.points),))[number]
+    points = group.points or 0.0
+
+    def fail(reason: str, check: int | None = None) -> GroupResult:
+        hidden = check is not None and task.checks[check - 1].hidden
+        return GroupResult(group.name, 0.0, points, reason, check, hidden)
+
+    end = entry.end
     for position, expected in enumerate(reference):
         if position >= len(checks):
             break
@@ -139,22 +201,29 @@ def verdict(
             return fail("a check's result could not be read", expected.number)
         if mismatch:
             return fail(mismatch.reason, expected.number)
+    stopped = entry.stopped.get(number)
     if len(checks) < len(reference):
-        number = reference[len(checks)].number
-        if end is None:
+        check = reference[len(checks)].number
+        if stopped is not None:
+            why = f"the tests stopped: {exception_name(stopped, plan.known_names)}"
+        elif end is None:
             why = f"the kernel {run.ending}"
         elif end.error is not None:
-            stopped = (
+            cause = (
                 "the test cell timed out"
                 if end.timeout
                 else exception_name(end.error, plan.known_names)
             )
-            why = f"the tests stopped: {stopped}"
+            why = f"the tests stopped: {cause}"
         else:
             why = "the tests stopped early"
-        return fail(f"{why} (at check {number})", number)
+        return fail(f"{why} (at check {check})", check)
     if len(checks) > len(reference):
         return fail("more results than the tests make")
-    if end is None or end.error is not None:
-        return fail("the test cell did not finish")
-    return TaskResult(task.grade_id, task.points, task.points, "passed")
+    if stopped is not None:
+        return fail(
+            f"the tests stopped after the last check: {exception_name(stopped, plan.known_names)}"
+        )
+    if group.name is None and (end is None or end.error is not None):
+        return fail("the test cell did not finish")  # a cell without groups must run to its end
+    return GroupResult(group.name, points, points, "passed")

@@ -15,7 +15,7 @@ import nbformat
 from autograder.course.cells import nbgrader_metadata
 from autograder.course.folder import ASSIGNMENT, Course
 from autograder.errors import CourseError
-from autograder.grading.probes import Check, probe
+from autograder.grading.probes import Check, Group, probe
 from autograder.text import identifiers
 
 # exception names a student's run may report that are worth showing (beside the built-in ones
@@ -36,7 +36,7 @@ LIBRARY_EXCEPTIONS = frozenset(
 
 @dataclass(frozen=True)
 class Task:
-    """A test cell: its points and its probe."""
+    """A test cell: its points, its probe, and the groups its points are split into."""
 
     grade_id: str
     notebook: str
@@ -44,6 +44,20 @@ class Task:
     answer: str | None  # the grade_id of the answer cell it tests (test_<answer>), if any
     code: str
     checks: tuple[Check, ...]
+    groups: tuple[Group, ...] = ()  # each with its points, which add up to `points`
+
+
+def _groups(found: tuple[Group, ...], points: float, name: str) -> tuple[Group, ...]:
+    """The probe's groups with their points; a cell without markers is one group of all."""
+    if len(found) == 1 and found[0].points is None:
+        return (Group(None, points),)
+    total = sum(g.points or 0.0 for g in found)
+    if abs(total - points) > 1e-9:
+        raise CourseError(
+            f"{name}: its groups are worth {total:g} points in all, but the cell {points:g}; "
+            "make the groups' points add up to the cell's"
+        )
+    return found
 
 
 @dataclass(frozen=True)
@@ -66,15 +80,18 @@ def plan_notebook(path: Path) -> NotebookPlan:
         meta = nbgrader_metadata(cell)
         grade_id = meta.get("grade_id")
         if cell.cell_type == "code" and meta.get("grade") and not meta.get("solution"):
-            found = probe(cell.source, f"{path.name}: {grade_id}")
+            name = f"{path.name}: {grade_id}"
+            found = probe(cell.source, name)
             answer = grade_id.removeprefix("test_")
+            points = float(meta.get("points", 0))
             tasks[grade_id] = Task(
                 grade_id=grade_id,
                 notebook=path.stem,
-                points=float(meta.get("points", 0)),
+                points=points,
                 answer=answer if answer != grade_id else None,
                 code=found.code,
                 checks=found.checks,
+                groups=_groups(found.groups, points, name),
             )
             visible.append(found.visible_source)
         elif cell.cell_type == "code" and meta.get("solution"):

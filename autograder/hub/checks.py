@@ -38,7 +38,8 @@ def startup_problems(settings: HubSettings, as_root: bool = True) -> list[str]:
     """Every reason the hub would not serve the class safely, one line each (empty: ready).
     `as_root` False: the checks an ordinary account can make (not the hub's own state)."""
     checks = [_root, _tls] if as_root else [_tls]
-    checks += [_student_environment, _instructor_only, _private_homes, _exchange, _group]
+    checks += [_student_environment, _instructor_only, _course_dir, _private_homes, _exchange]
+    checks += [_group]
     checks += [_proxy, _state] if as_root else [_proxy]
     problems = []
     for check in checks:
@@ -141,6 +142,27 @@ def _instructor_only(settings: HubSettings) -> None:
                 f"tests or grades; run: sudo chmod 700 {path} (keep the course's checkout owned "
                 "by the instructor, or root with an instructors' group, and nobody else)"
             )
+
+
+def _course_dir(settings: HubSettings) -> None:
+    """The grading folder the students' dates come from (RNN_HUB_COURSE_DIR), if set: an
+    instructor's, out of every student's reach. It may not exist before the first release."""
+    folder = settings.course_dir
+    if folder is None or not folder.exists():
+        return
+    owner = folder.stat().st_uid
+    names = {person(name).uid: name for name in settings.instructors if _user(name)}
+    if owner not in names:
+        raise CourseError(
+            f"RNN_HUB_COURSE_DIR={folder} is not an instructor's folder (owner uid {owner}); "
+            "give the grading folder of an instructor in RNN_HUB_INSTRUCTORS"
+        )
+    reader = next((s for s in _students(settings) if can_read(folder, s)), None)
+    if reader is not None:
+        raise CourseError(
+            f"students can read {folder} (e.g. {reader.name}): it holds the gradebook and every "
+            f"student's extensions; run: chmod 700 {folder}"
+        )
 
 
 def _private_homes(settings: HubSettings) -> None:

@@ -12,6 +12,7 @@ import shutil
 import sys
 
 from autograder.hub.checks import startup_problems
+from autograder.hub.dates import add_course_dates
 from autograder.hub.settings import HubSettings
 
 c = get_config()  # noqa: F821
@@ -72,6 +73,9 @@ c.Spawner.environment = {
     "JUPYTER_CONFIG_PATH": str(hub.student_config),
     "RNN_HUB_EXCHANGE": str(hub.exchange),
 }
+# each student's own due dates, extension and late tokens, for their Assignments panel
+# (RNN_HUB_COURSE_DIR: read as the instructor who owns it, never by the hub itself)
+c.Spawner.pre_spawn_hook = add_course_dates(hub)
 c.Spawner.start_timeout = 120  # a first start on a busy machine
 c.Spawner.http_timeout = 120
 # stopping the hub stops every student's server (their files stay; the next login starts afresh)

@@ -2,7 +2,8 @@
 
 A university's hub differs from the tests' hub only in a few places: its domain and ports, its
 TLS certificate, where the hub keeps its state, where the exchange and the students'
-environment are, which Unix group may log in and who the instructors are.
+environment are, which Unix group may log in, who the instructors are and where the
+instructor's grading folder is (for each student's due dates in their Assignments panel).
 `jupyterhub_config.py` reads them here, with a production default for each, so the tests run
 the very file an instructor copies and only change these values.
 """
@@ -22,6 +23,8 @@ CHECKOUT = HERE.parents[1]  # the course's checkout: solutions, hidden tests (in
 PROXY = "configurable-http-proxy"
 # what each student's server reads: nbgrader's course and exchange, which extensions run
 STUDENT_CONFIG = HERE / "jupyter"
+# the JupyterLab extension that shows each student their own due dates (no build step)
+DATES_EXTENSION = HERE / "labextension" / "rnn-course-dates"
 
 
 @dataclass(frozen=True)
@@ -42,6 +45,8 @@ class HubSettings:
     proxy: str = ""  # configurable-http-proxy; "" means the one `npm ci` installed here
     file_bytes: int = limits.NOTEBOOK_BYTES  # the largest file a student's process may write
     checkout: Path = CHECKOUT  # the instructor-only checkout the hub runs from
+    course_dir: Path | None = None  # the instructor's grading folder; None: no dates shown
+    course_db_url: str = ""  # its gradebook, if not the folder's SQLite one
 
     @classmethod
     def from_environment(cls, environ: dict[str, str] | None = None) -> HubSettings:
@@ -71,6 +76,8 @@ class HubSettings:
             instructors=frozenset(n.strip() for n in names.split(",") if n.strip()),
             proxy=value("proxy", default.proxy),
             file_bytes=_size(value("file_bytes", default.file_bytes), "RNN_HUB_FILE_BYTES"),
+            course_dir=Path(value("course_dir", "")) if value("course_dir", "") else None,
+            course_db_url=value("course_db_url", ""),
         )
 
     @property

@@ -4,7 +4,8 @@
   file of the course's own: students' servers run from it, so no solution, hidden test or
   grading code is ever on a path they can read. Made from the checkout with
   `uv sync --no-install-project`, open to every user, with the students' Jupyter
-  configuration (`jupyter/`) copied beside it.
+  configuration (`jupyter/`) copied beside it and the JupyterLab extension that shows each
+  student their own due dates (`labextension/`, data and a script, no course code) in it.
 * **The exchange** exists, with nbgrader's folders for the course owned by the instructor,
   before any student could create them (whoever makes `rnn-course/` first owns it). It can live
   on a file system of its own of a fixed size (a loop-mounted image), so that a student who
@@ -24,7 +25,7 @@ from pathlib import Path
 
 from autograder.errors import CourseError
 from autograder.hub.checks import COURSE_FOLDERS, COURSE_ID
-from autograder.hub.settings import CHECKOUT, STUDENT_CONFIG, HubSettings
+from autograder.hub.settings import CHECKOUT, DATES_EXTENSION, STUDENT_CONFIG, HubSettings
 
 OPEN_FOLDER, OPEN_FILE = 0o755, 0o644
 # the exchange's course folders: nbgrader's modes (inbound: setgid, and sticky so that no
@@ -73,6 +74,9 @@ def student_environment(
     config = prefix / "jupyter"
     shutil.rmtree(config, ignore_errors=True)
     shutil.copytree(STUDENT_CONFIG, config, ignore=shutil.ignore_patterns("__pycache__"))
+    extension = prefix / "env" / "share" / "jupyter" / "labextensions" / DATES_EXTENSION.name
+    shutil.rmtree(extension, ignore_errors=True)
+    shutil.copytree(DATES_EXTENSION, extension)
     for folder, _folders, files in os.walk(prefix):
         os.chmod(folder, OPEN_FOLDER)
         for name in files:

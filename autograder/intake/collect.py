@@ -40,7 +40,8 @@ from dataclasses import dataclass, field
 from nbgrader.utils import parse_utc
 
 from autograder import limits
-from autograder.course.deadlines import counting_order, due_date, shown_time
+from autograder.course.allowances import Allowances
+from autograder.course.deadlines import counting_order, due_date, shown_time, student_due
 from autograder.course.folder import ASSIGNMENT, COURSE_ID, Course
 from autograder.errors import CourseError
 from autograder.intake import untrusted
@@ -102,8 +103,10 @@ def collect(course: Course, assignment: str = ASSIGNMENT) -> CollectSummary:
     try:
         candidates = _candidates(inbound_fd, assignment, summary)
         due = due_date(course, assignment)
+        allowances = Allowances.load(course.root)
         for student, mine in sorted(candidates.items()):
-            _collect_student(course, assignment, inbound_fd, student, mine, due, summary)
+            own = student_due(allowances, assignment, student, due)
+            _collect_student(course, assignment, inbound_fd, student, mine, own, summary)
     finally:
         os.close(inbound_fd)
     return summary

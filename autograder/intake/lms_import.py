@@ -30,12 +30,13 @@ import re
 import stat
 import zipfile
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
 from autograder import limits
-from autograder.course.deadlines import counting_order, due_date
+from autograder.course.allowances import Allowances
+from autograder.course.deadlines import counting_order, due_date, student_due
 from autograder.course.folder import ASSIGNMENT, Course
 from autograder.course.settings import CourseSettings, zone
 from autograder.errors import CourseError
@@ -86,27 +87,40 @@ class Budget:
             raise Refused(f"the student's files are over {human_size(limits.SUBMISSION_BYTES)}")
 
 
-def read_roster(path: Path) -> dict[str, str]:
-    """lms_id → student_id, checked: unique ids, usable student ids."""
+ROSTER_COLUMNS = ("student_id", "lms_id")  # required; any other column is kept as it is
+
+
+def roster_rows(path: Path) -> list[dict[str, str]]:
+    """The roster's rows, checked: the required columns, unique lms ids, usable student ids.
+    Other columns (name, email, section, …) are kept for the grade exports to the LMS."""
     try:
         with Path(path).open(newline="", encoding="utf-8-sig") as handle:
             rows = list(csv.DictReader(handle))
     except (OSError, UnicodeDecodeError, csv.Error) as error:
         raise CourseError(f"cannot read the roster {path}: {error}") from None
-    if not rows or not {"student_id", "lms_id"} <= set(rows[0]):
+    if not rows or not set(ROSTER_COLUMNS) <= set(rows[0]):
         raise CourseError(f"the roster {path} needs the columns student_id and lms_id")
-    roster: dict[str, str] = {}
+    seen: set[str] = set()
+    clean = []
     for number, row in enumerate(rows, start=2):
-        lms_id, student = (row["lms_id"] or "").strip(), (row["student_id"] or "").strip()
+        row = {str(k).strip(): (v or "").strip() for k, v in row.items() if k is not None}
+        lms_id, student = row["lms_id"], row["student_id"]
         if not lms_id or not student:
             raise CourseError(f"{path}, line {number}: empty student_id or lms_id")
-        if lms_id in roster:
+        if lms_id in seen:
             raise CourseError(f"{path}, line {number}: lms_id {lms_id!r} appears twice")
         try:
-            roster[lms_id] = check_student_id(student)
+            check_student_id(student)
         except CourseError as error:
             raise CourseError(f"{path}, line {number}: {error}") from None
-    return roster
+        seen.add(lms_id)
+        clean.append(row)
+    return clean
+
+
+def read_roster(path: Path) -> dict[str, str]:
+    """lms_id → student_id, checked (see `roster_rows`)."""
+    return {row["lms_id"]: row["student_id"] for row in roster_rows(path)}
 
 
 def import_zip(
@@ -129,8 +143,12 @@ def import_zip(
         raise CourseError(f"cannot read {archive} as a zip file: {error}") from None
     summary = ImportSummary()
     with bundle:
-        due = due_date(course, assignment)
-        copies = _plan(bundle.infolist(), roster, expected, course.settings, due, summary)
+        due, allowances = due_date(course, assignment), Allowances.load(course.root)
+
+        def due_for(student: str) -> dt.datetime | None:
+            return student_due(allowances, assignment, student, due)
+
+        copies = _plan(bundle.infolist(), roster, expected, course.settings, due_for, summary)
         budget = Budget()
         for student, files in sorted(copies.items()):
             budget.student = limits.SUBMISSION_BYTES
@@ -157,12 +175,12 @@ def _plan(
     roster: dict[str, str],
     expected: list[str],
     settings: CourseSettings,
-    due: dt.datetime | None,
+    due_for: Callable[[str], dt.datetime | None],
     summary: ImportSummary,
 ) -> dict[str, dict[str, Copy]]:
     """Which entry becomes which student's which file; every other entry skipped, with why.
     Among copies of one notebook, the one the class's `counts` setting prefers is kept (as
-    collect keeps a submission): by default the newest made by the due date."""
+    collect keeps a submission): by default the newest made by the student's due date."""
     found: dict[tuple[str, str], list[Copy]] = {}
     for info in infos:
         name = shown(info.filename, limit=200)
@@ -175,7 +193,7 @@ def _plan(
     chosen: dict[str, dict[str, Copy]] = {}
     for (student, target), copies in found.items():
         preferred = counting_order(
-            copies, lambda c: c.when, due, settings.counts, newness=lambda c: c.order
+            copies, lambda c: c.when, due_for(student), settings.counts, newness=lambda c: c.order
         )
         kept = chosen.setdefault(student, {})[target] = preferred[0]
         for other in preferred[1:]:

@@ -1,8 +1,10 @@
 """Grades out of the gradebook: one CSV row per student, one column per graded task.
 
-Late work: `submitted_at` is the trusted submission time (in the course's time zone), `late_by`
-how long after the due date, `late_penalty` the points the course's late policy takes, and
-`total` the score after it (`score_before_penalty` before). `intake_note` says where the
+Late work: `submitted_at` is the trusted submission time (in the course's time zone); `due` the
+student's own due date, after their `extension` and the `late_tokens_spent` on this
+assignment (`late_tokens_left`: what they have left for the term); `late_by` how long after
+that, `late_penalty` the points the course's late policy takes, and `total` the score after it
+(`score_before_penalty` before). `intake_note` says where the
 student's claimed time and the observed one disagreed, or which of several submissions counted.
 
 Columns are named by the task's answer grade_id (`jacobian_norms`, not `test_jacobian_norms`)
@@ -21,11 +23,13 @@ from pathlib import Path
 from nbgrader.api import Gradebook
 from nbgrader.plugins import CsvExportPlugin
 
+from autograder.course.allowances import shown_duration
 from autograder.course.cells import grade_id as grade_id_of
 from autograder.course.cells import is_graded, points
 from autograder.course.deadlines import shown_time
 from autograder.course.folder import ASSIGNMENT, Course
 from autograder.grading.plan import plan_assignment
+from autograder.intake.lms_import import roster_rows
 from autograder.results.output_files import written_together
 from autograder.results.scores import class_totals
 
@@ -67,6 +71,11 @@ def grade_table(course: Course, assignment: str = ASSIGNMENT) -> list[dict[str, 
         row["total"] = found.total
         row["max_score"] = found.max_score
         row["submitted_at"] = shown_time(found.lateness.submitted_at, course.settings.timezone)
+        spent = found.lateness.spent
+        row["due"] = shown_time(found.lateness.own_due, course.settings.timezone)
+        row["extension"] = shown_duration(spent.extension) if spent.extension else ""
+        row["late_tokens_spent"] = spent.tokens
+        row["late_tokens_left"] = spent.tokens_left
         row["late_by"] = found.lateness.late_by
         row["status"] = found.status
         row["intake_note"] = found.intake_note
@@ -77,13 +86,25 @@ def grade_table(course: Course, assignment: str = ASSIGNMENT) -> list[dict[str, 
 
 
 def export_csv(
-    course: Course, out: Path, assignment: str = ASSIGNMENT, nbgrader_csv: Path | None = None
+    course: Course,
+    out: Path,
+    assignment: str = ASSIGNMENT,
+    nbgrader_csv: Path | None = None,
+    roster: Path | None = None,
 ) -> int:
-    """Write the grade table (and nbgrader's own export, if asked); returns the row count."""
+    """Write the grade table (and nbgrader's own export, if asked); returns the row count.
+    With a roster, each row also has the student's `lms_id` and `name` from it."""
     rows = grade_table(course, assignment)
     fields = ["student_id", *(c.name for c in columns(course, assignment))]
+    if roster is not None:
+        people = {row["student_id"]: row for row in roster_rows(roster)}
+        for row in rows:
+            person = people.get(str(row["student_id"]), {})
+            row["lms_id"], row["name"] = person.get("lms_id", ""), person.get("name", "")
+        fields[1:1] = ["lms_id", "name"]
     fields += ["score_before_penalty", "late_penalty", "total", "max_score"]
-    fields += ["submitted_at", "late_by", "status", "intake_note"]
+    fields += ["submitted_at", "due", "extension", "late_tokens_spent", "late_tokens_left"]
+    fields += ["late_by", "status", "intake_note"]
     targets = {Path(out): "--out"} | (
         {Path(nbgrader_csv): "--nbgrader-csv"} if nbgrader_csv else {}
     )

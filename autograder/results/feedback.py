@@ -1,4 +1,4 @@
-"""Per-student feedback pages: which tasks passed, which check failed and why.
+"""Per-student feedback pages: which tasks passed, which group of checks failed and why.
 
 Built only from trusted data (the grader's verdicts, the gradebook and the student's own
 answers), never from the autograded notebook: that one holds the hidden tests and their
@@ -15,6 +15,7 @@ import jinja2
 from nbgrader.api import Gradebook, MissingEntry
 from tqdm import tqdm
 
+from autograder.course.allowances import Allowances, shown_duration
 from autograder.course.cells import grade_id as grade_id_of
 from autograder.course.cells import is_code_answer
 from autograder.course.deadlines import shown_time
@@ -43,6 +44,11 @@ padding: .4rem; text-align: left; vertical-align: top; } .pass { color: #1a7f37;
 {{ late_by }}</span>: the late policy ({{ policy }}) takes {{ "%g" % (fraction * 100) }} % of your
 score, {{ "%g" % penalty }} points on this notebook{% else %}, on time{% endif %}.{% if note %}
 ({{ note }}){% endif %}</p>{% endif %}
+{% if own_due %}<p>Your due date: {{ own_due }}{% if extension %} (with your extension of
+{{ extension }}{% endif %}{% if tokens %}{% if extension %};{% else %} (with{% endif %}
+{{ tokens }} late token{{ "s" if tokens != 1 else "" }} spent on it{% endif %}{% if extension or
+tokens %}){% endif %}.{% if tokens_left is not none %} Late tokens left for the term:
+{{ tokens_left }} ({{ unit }}{{ "s" if tokens_left != 1 else "" }}).{% endif %}</p>{% endif %}
 {% if problems %}<p class="fail">Problems while grading: {{ problems | join("; ") }}</p>{% endif %}
 {% if notes %}<p>Notes on your submission: {{ notes | join("; ") }}.</p>{% endif %}
 <h2>Tasks</h2>
@@ -50,7 +56,11 @@ score, {{ "%g" % penalty }} points on this notebook{% else %}, on time{% endif %
 {% for task in tasks %}<tr><td><code>{{ task.name }}</code></td>
 <td>{{ "%g" % task.score }} / {{ "%g" % task.max_score }}</td>
 <td class="{{ 'pass' if task.passed else 'fail' }}">{{ task.result }}{% if task.adjusted %}
-(points set by your instructor){% endif %}</td></tr>
+(points set by your instructor){% endif %}{% if task.groups %}
+<ul>{% for group in task.groups %}<li class="{{ 'pass' if group.passed else 'fail' }}">
+{{ "passed" if group.passed else "failed" }}: <b>{{ group.name }}</b> ({{ "%g" % group.score }}
+of {{ "%g" % group.max_score }} {{ "point" if group.max_score == 1 else "points" }}){% if not
+group.passed %}: {{ group.result }}{% endif %}</li>{% endfor %}</ul>{% endif %}</td></tr>
 {% endfor %}</table>
 {% for task in tasks %}{% if task.code is not none %}
 <h3>Your answer: <code>{{ task.name }}</code></h3>
@@ -67,17 +77,40 @@ score, {{ "%g" % penalty }} points on this notebook{% else %}, on time{% endif %
 )
 
 
-def _result(task: dict, visible_labels: dict[int, str | None]) -> str:
-    if task["reason"] == "passed":
+def _result(found: dict, visible_labels: dict[int, str | None]) -> str:
+    """Why a task (or one group of its checks) failed: the check, by number, and the reason."""
+    if found["reason"] == "passed":
         return "passed"
-    number = task.get("failed_check")
+    number = found.get("failed_check")
     if number is None:
-        return task["reason"]
-    if task.get("hidden"):
-        return f"a hidden test (check {number}) failed: {task['reason']}"
+        return found["reason"]
+    if found.get("hidden"):
+        return f"a hidden test (check {number}) failed: {found['reason']}"
     label = visible_labels.get(number)
     about = f" ({label})" if label else ""
-    return f"visible check {number}{about} failed: {task['reason']}"
+    return f"visible check {number}{about} failed: {found['reason']}"
+
+
+def _groups(task: dict, visible_labels: dict[int, str | None]) -> list[dict]:
+    """The named groups of a task's checks, each passed or failed with its reason."""
+    return [
+        {
+            "name": group["name"],
+            "score": group["score"],
+            "max_score": group["max_score"],
+            "passed": group["reason"] == "passed",
+            "result": _result(group, visible_labels),
+        }
+        for group in task.get("groups") or []
+        if group.get("name") is not None
+    ]
+
+
+def _summary(task: dict, groups: list[dict], visible_labels: dict[int, str | None]) -> str:
+    if not groups or task["reason"] == "passed":
+        return _result(task, visible_labels)
+    passed = sum(g["passed"] for g in groups)
+    return f"{passed} of {len(groups)} groups of checks passed"
 
 
 def write_feedback(
@@ -115,6 +148,8 @@ def write_feedback(
 def _page(gradebook, course, plan, result, total, state, assignment) -> str:
     """One notebook's page: its tasks' scores as every output counts them (`total.cells`)."""
     student = total.student
+    spent = total.lateness.spent
+    allowances = Allowances.load(course.root)
     autograded = course.folder("autograded", student, assignment) / f"{plan.name}.ipynb"
     answers, texts = _own_answers(autograded), state.get("written", {})
 
@@ -129,13 +164,15 @@ def _page(gradebook, course, plan, result, total, state, assignment) -> str:
         cell = total.cells.get(grade_id)
         # the formgrader's score wins over the tests' one, as in nbgrader's own totals
         points = cell.score if cell and cell.score is not None else task["score"]
+        groups = _groups(task, labels)
         tasks.append(
             {
                 "name": name,
                 "score": points,
                 "max_score": task["max_score"],
                 "passed": task["reason"] == "passed",
-                "result": _result(task, labels),
+                "result": _summary(task, groups, labels),
+                "groups": groups,
                 "adjusted": points != task["score"],
                 "comment": comment(name),
                 "code": answers.get(name),
@@ -163,6 +200,11 @@ def _page(gradebook, course, plan, result, total, state, assignment) -> str:
     return TEMPLATE.render(
         submitted_at=shown_time(total.lateness.submitted_at, course.settings.timezone),
         late_by=total.lateness.late_by,
+        own_due=shown_time(total.lateness.own_due, course.settings.timezone),
+        extension=shown_duration(spent.extension) if spent.extension else "",
+        tokens=spent.tokens,
+        tokens_left=spent.tokens_left if allowances.tokens_of(student) else None,
+        unit=allowances.token_unit,
         fraction=total.lateness.fraction,
         policy=course.settings.late.describe(),
         note=total.intake_note,

@@ -46,9 +46,13 @@ per task" src="data:image/png;base64,{{ figure }}">
 due {{ due }}{% endif %}).
 A submission's time is what the course's side observed, never the time the student's computer
 wrote; where the two disagreed, the later counts and the note says so.</p>
-{% if timing %}<table><tr><th>Student</th><th>Submitted</th><th>Late by</th><th>Penalty</th>
+{% if tokens %}<p>Late tokens: {{ tokens }} spent by the class on this assignment.</p>{% endif %}
+{% if timing %}<table><tr><th>Student</th><th>Submitted</th><th>Own due date</th>
+<th>Extension</th><th>Tokens spent</th><th>Tokens left</th><th>Late by</th><th>Penalty</th>
 <th>Note</th></tr>
 {% for row in timing %}<tr><td>{{ row.student_id }}</td><td>{{ row.submitted_at }}</td>
+<td>{{ row.due }}</td><td>{{ row.extension }}</td><td>{{ row.late_tokens_spent }}</td>
+<td>{{ row.late_tokens_left }}</td>
 <td>{{ row.late_by }}</td><td>{{ "%g" % row.late_penalty }}</td>
 <td>{{ row.intake_note or "" }}</td></tr>{% endfor %}</table>{% endif %}
 <h2>Submissions with grading problems</h2>
@@ -96,7 +100,11 @@ def write_report(course: Course, out: Path | None = None, assignment: str = ASSI
     problems = [(row["student_id"], row["problems"]) for row in rows if row["problems"] != "ok"]
     awaiting = sum(1 for row in rows if row["awaiting"])
     late = [row for row in rows if row["late_by"]]
-    timing = [row for row in rows if row["late_by"] or row["intake_note"]]
+    timing = [
+        row
+        for row in rows
+        if row["late_by"] or row["intake_note"] or row["extension"] or row["late_tokens_spent"]
+    ]
     due = due_date(course, assignment)
     targets = {out: "--out", out.with_suffix(".png"): "--out (its figure, beside it)"}
     with written_together(targets, course.root) as paths:
@@ -114,6 +122,7 @@ def write_report(course: Course, out: Path | None = None, assignment: str = ASSI
                 awaiting=awaiting,
                 late=late,
                 timing=timing,
+                tokens=sum(int(row["late_tokens_spent"]) for row in rows),
                 policy=course.settings.late.describe(),
                 due=shown_time(due, course.settings.timezone),
             )

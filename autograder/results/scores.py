@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 from nbgrader.api import Gradebook, MissingEntry
 
-from autograder.course.deadlines import Lateness, lateness
+from autograder.course.deadlines import Lateness, class_lateness, lateness
 from autograder.course.folder import ASSIGNMENT, Course
 from autograder.course.gradebook import record_penalties
 from autograder.errors import CourseError
@@ -124,6 +124,7 @@ def class_totals(course: Course, assignment: str = ASSIGNMENT) -> list[StudentTo
         except MissingEntry:
             raise CourseError(f"{assignment!r} is not in the gradebook: release it first") from None
         due = row.duedate.replace(tzinfo=dt.UTC) if row.duedate else None
+        late = class_lateness(course, gradebook, assignment)
         for submission in sorted(
             gradebook.assignment_submissions(assignment), key=lambda s: s.student_id
         ):
@@ -139,7 +140,7 @@ def class_totals(course: Course, assignment: str = ASSIGNMENT) -> list[StudentTo
                     before_penalty=float(submission.score),
                     penalty=float(submission.late_submission_penalty or 0.0),
                     max_score=float(row.max_score),
-                    lateness=lateness(when, due, course.settings.late),
+                    lateness=late.get(student) or lateness(when, due, course.settings.late),
                     problems=status_of(course, student, state, assignment),
                     awaiting=waiting,
                     intake_note=state.get("intake_note"),

@@ -10,9 +10,10 @@ writes one JSON event per line to the file descriptor the job names.
 
 The events, one JSON object per line, are described (and parsed, under bounds) by the trusted
 side's `grading/events.py`: {"event": "start", "cell": i}; {"event": "check", "cell": i,
-"kind", "number", "value" | "raised", …}; {"event": "end", "cell": i, "error": null |
-{"ename", "timeout"}, "output": text, "dropped": n, "seconds": s}. What a check records, and
-how much of it, follows the job's limits.
+"kind", "number", "value" | "raised", …}; {"event": "stopped", "cell": i, "group": g, "error":
+{"ename"}} when a group of a test cell's checks stopped on an exception; {"event": "end",
+"cell": i, "error": null | {"ename", "timeout"}, "output": text, "dropped": n, "seconds": s}.
+What a check records, and how much of it, follows the job's limits.
 """
 
 import base64
@@ -146,24 +147,10 @@ def first_to_go_when_out_of_memory():
         pass
 
 
-def run_job(job):
-    """Run the cells one by one, reporting events; the process must already be confined."""
-    os.register_at_fork(after_in_child=first_to_go_when_out_of_memory)
-    events = os.fdopen(job["events_fd"], "w", buffering=1)
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    os.dup2(devnull, 1)
-    os.dup2(devnull, 2)
-    os.close(0)
-
-    def emit(event):
-        events.write(json.dumps(event) + "\n")
-
-    from IPython.core.interactiveshell import InteractiveShell
-
-    output = CappedText()
-    sys.stdout = sys.stderr = output
-    shell = InteractiveShell.instance(colors="NoColor")
-    current = {"cell": None}
+def recorders(emit, current):
+    """The two functions a probe calls (see the trusted side's `grading/probes.py`): `record`
+    reports what one check was given, `group_stopped` that a group of checks stopped on an
+    exception; both report for the cell `current["cell"]`."""
 
     def record(kind, number, *args, **kwargs):
         event = {"event": "check", "cell": current["cell"], "kind": kind, "number": number}
@@ -184,11 +171,45 @@ def run_job(job):
             event["atol"] = float(kwargs.get("atol", args[3] if len(args) > 3 else 0.0))
         emit(event)
 
+    def group_stopped(group, error):
+        emit(
+            {
+                "event": "stopped",
+                "cell": current["cell"],
+                "group": group,
+                "error": {"ename": type(error).__name__},
+            }
+        )
+
+    return record, group_stopped
+
+
+def run_job(job):
+    """Run the cells one by one, reporting events; the process must already be confined."""
+    os.register_at_fork(after_in_child=first_to_go_when_out_of_memory)
+    events = os.fdopen(job["events_fd"], "w", buffering=1)
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 1)
+    os.dup2(devnull, 2)
+    os.close(0)
+
+    def emit(event):
+        events.write(json.dumps(event) + "\n")
+
+    from IPython.core.interactiveshell import InteractiveShell
+
+    output = CappedText()
+    sys.stdout = sys.stderr = output
+    shell = InteractiveShell.instance(colors="NoColor")
+    current = {"cell": None}
+
     def on_alarm(signum, frame):
         raise CellTimeout("the cell ran longer than its time limit")
 
     signal.signal(signal.SIGALRM, on_alarm)
+    record, group_stopped = recorders(emit, current)
     shell.user_ns["_rnn_course_check"] = record
+    shell.user_ns["_rnn_course_group_stopped"] = group_stopped
     runner = os.getpid()
     for index, cell in enumerate(job["cells"]):
         current["cell"] = index
