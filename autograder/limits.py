@@ -54,6 +54,7 @@ ENGINE = "pool"  # this process's sandbox pool: nothing listens on the network
 ENGINES = ("pool", "dask")
 GRADEBOOK_BATCH = 200  # students whose grades are written in one gradebook transaction
 DASK_CONNECT_SECONDS = 15  # a scheduler that does not answer by then is unreachable
+DASK_RESULT_SECONDS = 300  # a finished task whose result has not come back by then is lost
 GRADEBOOK_CONNECT_SECONDS = 5  # a gradebook server that does not answer by then is down
 
 # --- nbgrader's own commands in the course folder (nbgrader_config.py) -------------------------

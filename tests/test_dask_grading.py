@@ -389,6 +389,41 @@ def test_a_worker_whose_sandbox_cannot_start_stops_the_class_instead_of_zeroing_
         cluster.stop()
 
 
+STUCK_FETCH = """
+import concurrent.futures, threading
+from autograder.sandbox.dask_engine import DaskEngine
+
+class Remote:  # a finished Dask future whose result fetch waits on a loop that has stopped
+    def add_done_callback(self, callback):
+        self.callback = callback
+    def result(self, timeout=None):
+        threading.Event().wait()
+
+class Client:
+    def submit(self, *args, **kwargs):
+        self.remote = Remote()
+        return self.remote
+
+engine = object.__new__(DaskEngine)
+engine.client, engine.cluster = Client(), None
+engine._stop, engine._fallbacks_said = threading.Event(), set()
+engine.submit(None, "reference-rnn")
+callbacks = concurrent.futures.ThreadPoolExecutor(1)  # as Dask runs done callbacks
+callbacks.submit(engine.client.remote.callback, engine.client.remote).result(timeout=60)
+print("exiting")
+"""
+
+
+def test_a_result_fetch_left_waiting_when_grading_stops_does_not_hold_the_exit():
+    """The first worker's refusal stops the class and closes the client while other notebooks'
+    results are being fetched; those fetches never end, and the command must still exit."""
+    finished = subprocess.run(
+        [sys.executable, "-c", STUCK_FETCH], capture_output=True, text=True, timeout=120
+    )
+    assert finished.returncode == 0, finished.stderr[-2000:]
+    assert finished.stdout.strip() == "exiting"
+
+
 def test_a_remote_workers_fallback_to_fresh_sandboxes_is_said_once(caplog):
     from autograder.sandbox.dask_engine import DaskEngine
     from autograder.sandbox.engine import RunResult

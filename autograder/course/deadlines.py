@@ -38,7 +38,10 @@ def parse_due(text: str, timezone: str) -> dt.datetime:
 
 
 def due_date(course: Course, assignment: str) -> dt.datetime | None:
-    """The assignment's due date (aware, UTC) from the gradebook, or None if it has none."""
+    """The assignment's due date (aware, UTC) from the gradebook, or None if it has none
+    (a course without a gradebook yet has none, and gets no empty one made)."""
+    if course.database is None and not course.gradebook.exists():
+        return None
     with Gradebook(course.db_url) as gradebook:
         try:
             due = gradebook.find_assignment(assignment).duedate

@@ -253,7 +253,7 @@ class DaskEngine:
 
         def settle(done: Any) -> None:
             try:
-                result = done.result()
+                result = done.result(timeout=defaults.DASK_RESULT_SECONDS)
                 self._say_fallback(result)
                 local.set_result(result)
             except NoSandboxOnWorker as error:  # the class cannot be graded safely there
@@ -261,10 +261,27 @@ class DaskEngine:
             except KilledWorker:  # this notebook's run took down every worker it was given
                 lost = RunResult(returncode=-9, diagnostics="the Dask workers were lost")
                 local.set_result(lost)
+            except TimeoutError:
+                local.set_exception(
+                    EngineUnavailable(
+                        "the Dask scheduler did not hand back a finished notebook's result in "
+                        f"{defaults.DASK_RESULT_SECONDS} s; is it overloaded or gone?"
+                    )
+                )
             except Exception as error:  # noqa: BLE001 - handed to the waiting grader as is
                 local.set_exception(error)
 
-        remote.add_done_callback(settle)
+        def settle_elsewhere(done: Any) -> None:
+            # Fetching the result waits on the client's event loop. Dask calls this in a thread
+            # of its own pool, which the interpreter joins at exit; a fetch still waiting when
+            # grading stops (the first refusal stops the class; the client closes under the
+            # others) would hold the exit forever. A daemon thread of ours fetches instead.
+            if not self._stop.is_set():
+                threading.Thread(
+                    target=settle, args=(done,), daemon=True, name="dask-settle"
+                ).start()
+
+        remote.add_done_callback(settle_elsewhere)
         return local
 
     def _say_fallback(self, result: RunResult) -> None:
