@@ -61,6 +61,30 @@ def test_each_task_has_a_locked_test_cell_with_visible_and_hidden_tests():
         assert "check_" in hidden, f"test_{grade_id} has no hidden check"
 
 
+STATED = re.compile(r"\*\*Points, by group of checks:\*\*(.*?)\. A group earns", re.S)
+
+
+def test_each_task_states_the_groups_and_points_its_test_cell_declares():
+    """What the task promises a student ("*shapes* 1, *values* 1") is what grading awards."""
+    from autograder.grading.probes import probe
+
+    for path in source_notebooks():
+        stated: list[tuple[str, float]] | None = None
+        for cell in nbformat.read(path, as_version=4).cells:
+            meta = cell.metadata.get("nbgrader", {})
+            if cell.cell_type == "markdown" and (found := STATED.search(cell.source)):
+                parts = re.findall(
+                    r"\*([^*]+)\*[^,]*?(\d+(?:\.\d+)?)\s*(?:,|$)", found.group(1).strip()
+                )
+                stated = [(name, float(points)) for name, points in parts]
+            elif meta.get("grade") and not meta.get("solution") and cell.cell_type == "code":
+                declared = [(g.name, g.points) for g in probe(cell.source).groups]
+                assert stated == declared, f"{path.name} {meta['grade_id']}: {stated} {declared}"
+                total = sum(points for _, points in declared)
+                assert total == meta["points"], f"{meta['grade_id']}: {total} ≠ {meta['points']}"
+                stated = None
+
+
 def test_every_notebook_defines_the_same_test_helpers_in_its_locked_setup_cell():
     helpers = set()
     for path in source_notebooks():
