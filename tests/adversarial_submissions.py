@@ -317,7 +317,7 @@ ATTACKS = [
         "spin_in_many_sessions",
         "import os, subprocess, sys\n"
         "spin = 'import os\\nos.setsid()\\nwhile True:\\n    pass'\n"
-        "spinners = [subprocess.Popen([sys.executable, '-c', spin]) for _ in range(24)]\n"
+        "spinners = [subprocess.Popen([sys.executable, '-c', spin]) for _ in range(8)]\n"
         "import time\ntime.sleep(3)" + STUB,
         reported="NotImplementedError",
     ),

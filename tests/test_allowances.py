@@ -3,7 +3,7 @@
 One class (due 10:00, 10% per started hour late) graded once: s0 on time, s1 2 h late, s2
 3 h 15 min late, s3 30 min late. Then the instructor grants s1 an extension of 3 h (a
 submission within it is not late), gives every student 2 one-hour tokens (spent in the order
-of the due dates, as many as needed), and the export, the report, the feedback and nbgrader's
+the late work came in, as many as needed), and the export, the report, the feedback and nbgrader's
 own gradebook all say the same. The spending rules themselves are unit-tested below.
 """
 
@@ -47,7 +47,7 @@ def test_durations_are_read_as_instructors_type_them():
             parse_duration(bad)
 
 
-def test_tokens_are_spent_in_due_date_order_as_many_as_needed():
+def test_tokens_are_spent_in_submission_order_as_many_as_needed():
     allowances = Allowances(default_tokens=3, token_unit="day")
     day = dt.timedelta(days=1)
     dues = {"b": DUE + 7 * day, "a": DUE, "c": DUE + 14 * day, "d": None}
@@ -63,6 +63,13 @@ def test_tokens_are_spent_in_due_date_order_as_many_as_needed():
         allowances, "s", {"a": DUE}, {"a": DUE + day + dt.timedelta(minutes=10)}, 15 * 60
     )
     assert spent["a"].tokens == 0
+    # late work on an earlier assignment, handed in after a later one was graded with the
+    # tokens, does not take them back
+    allowances = Allowances(default_tokens=2, token_unit="day")
+    dues = {"a1": DUE, "a2": DUE + 7 * day}
+    before = spend_tokens(allowances, "s", dues, {"a2": DUE + 9 * day})
+    after = spend_tokens(allowances, "s", dues, {"a1": DUE + 12 * day, "a2": DUE + 9 * day})
+    assert before["a2"].tokens == after["a2"].tokens == 2 and after["a1"].tokens == 0
     # a student with their own number of tokens
     allowances = Allowances(tokens={"t": 1}, default_tokens=5, token_unit="day")
     spent = spend_tokens(allowances, "t", {"a": DUE}, {"a": DUE + 3 * day})
@@ -147,8 +154,8 @@ def test_an_extension_makes_a_submission_within_it_on_time_everywhere(course, tm
 
 @pytest.mark.slow
 @pytest.mark.xdist_group("allowances")
-def test_late_tokens_are_spent_automatically_in_due_date_order(course, tmp_path):
-    # an earlier assignment, where s2 was an hour late: its token goes first
+def test_late_tokens_are_spent_automatically_in_submission_order(course, tmp_path):
+    # an earlier assignment, where s2 was an hour late and handed in first: its token goes first
     with Gradebook(course.db_url) as gradebook:
         gradebook.update_or_create_assignment(
             "quiz", duedate=(DUE - dt.timedelta(days=7)).replace(tzinfo=None)

@@ -74,7 +74,7 @@ def notebook_of(mutant: Mutant) -> Path:
 
 
 def student_of(mutant: Mutant) -> str:
-    return f"mutant-{mutant.grade_id}-{mutant.name}".replace("_", "-")
+    return f"mutant-{mutant.grade_id}-{mutant.name}".replace("_", "-")[:64]  # a usable id
 
 
 @pytest.fixture(scope="module")

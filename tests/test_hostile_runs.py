@@ -4,9 +4,9 @@ through `rnn-course autograde` as instructors run it, in both sandbox modes.
 The attacks on the trusted side (tests/adversarial_submissions.py): records no parser should
 choke on (numbers no float holds, a 2**70-element shape, a line of 200,000 brackets), hidden
 test source smuggled out as an exception's name, 240 MB of forged output, lone surrogates
-printed and in a written answer, and two dozen processes spinning in sessions of their own.
-Each is one student of a class with an honest one; the class is graded, every command after
-it works, and each attacker's record says what happened. Rerun as `nobody` by
+printed and in a written answer, and eight processes (more than the cores) spinning in
+sessions of their own. Each is one student of a class with an honest one; the class is graded,
+every command after it works, and each attacker's record says what happened. Rerun as `nobody` by
 tests/test_unprivileged_grader.py.
 """
 

@@ -644,6 +644,7 @@ def test_the_hub_students_and_instructor_use_one_shipped_configuration(hub_class
         "RNN_HUB_GROUP",
         "RNN_HUB_INSTRUCTORS",
         "RNN_HUB_FILE_BYTES",
+        "RNN_HUB_COURSE_DIR",
     }
 
 

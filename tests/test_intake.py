@@ -108,6 +108,8 @@ def test_import_zip_keeps_the_copy_the_class_counts_as_collect_does(course, tmp_
     [
         ("id,name\n1,x\n", "needs the columns student_id and lms_id"),
         ("student_id,lms_id\nalice,1\nbob,1\n", "appears twice"),
+        # one student on two LMS rows: the second LMS user would get the first's grade
+        ("student_id,lms_id\nalice,101\nalice,202\n", "student_id 'alice' appears twice"),
         ("student_id,lms_id\n../etc,1\n", "not a usable student id"),
     ],
 )

@@ -180,6 +180,8 @@ def test_a_cell_without_groups_is_one_group_worth_all_its_points():
         ('group("a", 1)\nif True:\n    group("b", 1)\ncheck_equal(f(1), 1)\n', "own at the top"),
         ('group("a", n)\ncheck_equal(f(1), 1)\n', "literal values"),
         ('group("a", -1)\ncheck_equal(f(1), 1)\n', "positive number of points"),
+        # an assert decides a group only through the kernel, where an answer can switch it off
+        ('group("a", 1)\ncheck_equal(f(1), 1)\nassert f(2) == 4\n', "not an assert"),
         (
             'group("a", 1)\ncheck_equal(f(1), 1)\n### BEGIN HIDDEN TESTS\n'
             'group("b", 1)\ncheck_equal(f(2), 2)\n### END HIDDEN TESTS\n',

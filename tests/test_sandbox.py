@@ -245,19 +245,36 @@ def test_processes_in_sessions_of_their_own_share_the_runs_one_cpu(run: Engine):
         assert not group.cpu_limited and not group.paths
 
 
+SPIN_AND_MEASURE = (
+    "import os, subprocess, sys, time\n"
+    "spin = 'import os\\nos.setsid()\\nwhile True:\\n    pass'\n"
+    "start = time.monotonic()\n"
+    "spinners = [subprocess.Popen([sys.executable, '-c', spin]) for _ in range(24)]\n"
+    "time.sleep(4)\n"
+    "for spinner in spinners:\n    spinner.kill()\n"
+    "for spinner in spinners:\n    spinner.wait()\n"
+    "used = os.times()\n"
+    "print(used.children_user + used.children_system, time.monotonic() - start)"
+)
+
+
 def test_a_run_spinning_in_many_sessions_does_not_take_a_siblings_cpu():
     """Two slots at once: one spins in 24 sessions, the other runs an honest cell that needs
-    a CPU for a while; the honest run finishes in its own time limit, the spinner's group is
-    held back."""
+    a CPU for a while; the honest run finishes in its own time limit, and the 24 spinners
+    together had no more than the run's one CPU."""
     honest = "import time\nt = time.process_time()\nwhile time.process_time() - t < 3:\n    pass"
-    spinner = SPIN_IN_SESSIONS.replace("range(12)", "range(24)")
-    pool = SandboxPool(2, Limits(cell_seconds=40, notebook_seconds=90, processes=64))
+    limits = Limits(cell_seconds=40, notebook_seconds=90, processes=64)
+    pool = SandboxPool(2, limits)
     try:
-        futures = [pool.submit(job_of([{"source": spinner}])), pool.submit(job(honest))]
+        futures = [pool.submit(job_of([{"source": SPIN_AND_MEASURE}])), pool.submit(job(honest))]
         results = [future.result() for future in futures]
-        throttled = [group.cpu_throttled() for group in pool.groups.values() if group]
     finally:
         pool.close()
     assert cell_output(results[1], 0)["error"] is None, results[1].ending
+    spun = cell_output(results[0], 0)["output"]
+    assert spun, results[0].ending
+    cpu, wall = (float(number) for number in spun.split())
     if os.geteuid() == 0:
-        assert max(throttled) > 0
+        # bounded, not throttled: on a busy machine they get less than a CPU and are never
+        # held back, so the bound is what holds however busy the machine is
+        assert cpu <= limits.cpus * wall * 1.1 + 0.3, (cpu, wall)

@@ -162,11 +162,20 @@ def spend_tokens(
     grace_seconds: float = 0.0,
 ) -> dict[str, Spent]:
     """Each assignment's extension and tokens for `student`: tokens go to the late submissions
-    in the order of the due dates, as many as each needs, while the student has any left."""
+    in the order they were submitted, as many as each needs, while the student has any left.
+
+    Submission order, not due-date order: work handed in later can then never take back the
+    tokens an earlier late submission was graded (and its grade exported) with, as late work on
+    an earlier assignment would under due-date order."""
     left = allowances.tokens_of(student)
     unit = allowances.unit_seconds
     spent = {}
-    order = sorted(dues, key=lambda a: (dues[a] is None, dues[a] or dt.datetime.min, a))
+
+    def submission_order(assignment: str) -> tuple:
+        when, due = submitted.get(assignment), dues[assignment]
+        return (when is None, when or due or dt.datetime.min, assignment)
+
+    order = sorted(dues, key=submission_order)
     for assignment in order:
         extension = allowances.extension(assignment, student)
         due, when = dues[assignment], submitted.get(assignment)

@@ -97,7 +97,7 @@ def _utc(when: dt.datetime | None) -> dt.datetime | None:
 
 def class_lateness(course: Course, gradebook: Gradebook, assignment: str) -> dict[str, Lateness]:
     """Each submitting student's lateness on `assignment`, with their extension and the tokens
-    spent in due-date order over every assignment they submitted (see `allowances.py`)."""
+    spent in submission order over every assignment they submitted (see `allowances.py`)."""
     allowances = Allowances.load(course.root)
     policy = course.settings.late
     rows = gradebook.db.query(Assignment.name, Assignment.duedate)

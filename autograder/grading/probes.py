@@ -254,6 +254,14 @@ def _grouped(
     close_stretch()
     if not groups:
         return tree, (Group(None, None),)
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Assert):
+            # the judge sees only checks; an assert would decide a group through the kernel
+            # alone, where the student's answer runs first and can silence it
+            raise CourseError(
+                f"{name}: line {node.lineno}: test with check_equal, check_close or "
+                "check_raises, not an assert: only checks are compared with the reference"
+            )
     if first_check is not None:
         raise CourseError(f"{name}: line {first_check}: a check before the first group(...)")
     empty = [g.name for i, g in enumerate(groups) if not any(c.group == i for c in recorder.checks)]

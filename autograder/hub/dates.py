@@ -10,12 +10,13 @@ and is logged; it never stops a server from starting.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import os
 import pwd
-import subprocess
 import sys
+import time
 from pathlib import Path
 
 from autograder.hub.settings import HubSettings
@@ -25,9 +26,41 @@ log = logging.getLogger(__name__)
 ENVIRONMENT_VARIABLE = "RNN_COURSE_DATES"
 MAX_BYTES = 64 * 1024  # one student's dates are a few hundred bytes
 SECONDS = 30
+FRESH_SECONDS = 120  # a server restarted within this reuses the dates it was given
+AT_ONCE = 2  # `rnn-course dates` runs at the same time, whoever asks
 
 
-def course_dates(settings: HubSettings, student: str) -> str | None:
+class CourseDates:
+    """Each student's dates, asked of `rnn-course dates` without ever holding up the hub.
+
+    The hub runs one event loop for everyone, and a student decides how often their own server
+    starts (a token of their own can stop and start it in a loop). So the command runs as an
+    asyncio subprocess (the loop serves everyone meanwhile), at most AT_ONCE at a time, and a
+    student's answer is reused for FRESH_SECONDS: a restart loop costs one run per two minutes,
+    not one per restart.
+    """
+
+    def __init__(self, settings: HubSettings):
+        self.settings = settings
+        self.cache: dict[str, tuple[float, str | None]] = {}
+        self.locks: dict[str, asyncio.Lock] = {}
+        self.slots: asyncio.Semaphore | None = None  # made in the hub's own loop
+
+    async def __call__(self, student: str) -> str | None:
+        lock = self.locks.setdefault(student, asyncio.Lock())
+        async with lock:  # one run per student at a time; the others wait for its answer
+            found = self.cache.get(student)
+            if found and time.monotonic() - found[0] < FRESH_SECONDS:
+                return found[1]
+            if self.slots is None:
+                self.slots = asyncio.Semaphore(AT_ONCE)
+            async with self.slots:
+                dates = await course_dates(self.settings, student)
+            self.cache[student] = (time.monotonic(), dates)
+            return dates
+
+
+async def course_dates(settings: HubSettings, student: str) -> str | None:
     """The student's dates as JSON text, or None (no course folder, or it failed: logged)."""
     folder = settings.course_dir
     if folder is None:
@@ -42,30 +75,37 @@ def course_dates(settings: HubSettings, student: str) -> str | None:
         return None
     command = [str(Path(sys.executable).with_name("rnn-course")), "dates", "--json"]
     command += ["--student", student, "--course-dir", str(folder)]
-    if settings.course_db_url:
-        command += ["--db-url", settings.course_db_url]
     environment = {"HOME": owner.pw_dir, "PATH": "/usr/bin:/bin", "LANG": "C.UTF-8"}
+    if settings.course_db_url:  # in the environment, which only its owner can read; a command
+        environment["RNN_COURSE_DB_URL"] = settings.course_db_url  # line anyone can
     try:
-        finished = subprocess.run(
-            command,
+        process = await asyncio.create_subprocess_exec(
+            *command,
             user=owner.pw_uid,
             group=owner.pw_gid,
             extra_groups=[],
             env=environment,
             cwd=owner.pw_dir,
-            capture_output=True,
-            timeout=SECONDS,
-            check=False,
+            stdin=asyncio.subprocess.DEVNULL,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
         )
-    except (OSError, subprocess.TimeoutExpired) as error:
+    except OSError as error:
         log.warning("no course dates for %s: %s", student, error)
         return None
-    if finished.returncode != 0 or len(finished.stdout) > MAX_BYTES:
-        why = finished.stderr.decode(errors="replace").strip().splitlines()[-1:] or ["no output"]
+    try:
+        stdout, stderr = await asyncio.wait_for(process.communicate(), SECONDS)
+    except TimeoutError:
+        process.kill()
+        await process.wait()
+        log.warning("no course dates for %s: `rnn-course dates` took over %d s", student, SECONDS)
+        return None
+    if process.returncode != 0 or len(stdout) > MAX_BYTES:
+        why = stderr.decode(errors="replace").strip().splitlines()[-1:] or ["no output"]
         log.warning("no course dates for %s: %s", student, why[0])
         return None
     try:
-        dates = json.loads(finished.stdout)
+        dates = json.loads(stdout)
     except ValueError:
         log.warning("no course dates for %s: not JSON", student)
         return None
@@ -76,10 +116,12 @@ def course_dates(settings: HubSettings, student: str) -> str | None:
 
 
 def add_course_dates(settings: HubSettings):
-    """The spawner's `pre_spawn_hook`: the student's dates into their server's environment."""
+    """The spawner's `pre_spawn_hook` (JupyterHub awaits it): the student's dates into their
+    server's environment."""
+    dates_of = CourseDates(settings)
 
-    def hook(spawner) -> None:
-        dates = course_dates(settings, spawner.user.name)
+    async def hook(spawner) -> None:
+        dates = await dates_of(spawner.user.name)
         environment = dict(spawner.environment)
         environment.pop(ENVIRONMENT_VARIABLE, None)
         if dates:

@@ -91,8 +91,9 @@ ROSTER_COLUMNS = ("student_id", "lms_id")  # required; any other column is kept 
 
 
 def roster_rows(path: Path) -> list[dict[str, str]]:
-    """The roster's rows, checked: the required columns, unique lms ids, usable student ids.
-    Other columns (name, email, section, …) are kept for the grade exports to the LMS."""
+    """The roster's rows, checked: the required columns, unique lms and student ids, usable
+    student ids. Other columns (name, email, section, …) are kept for the grade exports to the
+    LMS."""
     try:
         with Path(path).open(newline="", encoding="utf-8-sig") as handle:
             rows = list(csv.DictReader(handle))
@@ -101,6 +102,7 @@ def roster_rows(path: Path) -> list[dict[str, str]]:
     if not rows or not set(ROSTER_COLUMNS) <= set(rows[0]):
         raise CourseError(f"the roster {path} needs the columns student_id and lms_id")
     seen: set[str] = set()
+    students: set[str] = set()  # one row each: else an LMS user would get another's grade
     clean = []
     for number, row in enumerate(rows, start=2):
         row = {str(k).strip(): (v or "").strip() for k, v in row.items() if k is not None}
@@ -109,11 +111,14 @@ def roster_rows(path: Path) -> list[dict[str, str]]:
             raise CourseError(f"{path}, line {number}: empty student_id or lms_id")
         if lms_id in seen:
             raise CourseError(f"{path}, line {number}: lms_id {lms_id!r} appears twice")
+        if student in students:
+            raise CourseError(f"{path}, line {number}: student_id {student!r} appears twice")
         try:
             check_student_id(student)
         except CourseError as error:
             raise CourseError(f"{path}, line {number}: {error}") from None
         seen.add(lms_id)
+        students.add(student)
         clean.append(row)
     return clean
 

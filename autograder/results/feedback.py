@@ -52,6 +52,8 @@ tokens %}){% endif %}.{% if tokens_left is not none %} Late tokens left for the 
 {% if problems %}<p class="fail">Problems while grading: {{ problems | join("; ") }}</p>{% endif %}
 {% if notes %}<p>Notes on your submission: {{ notes | join("; ") }}.</p>{% endif %}
 <h2>Tasks</h2>
+<p>Checks are numbered from the top of each task's test cell, visible ones first; a hidden
+check's number says where it ran, never what it tests.</p>
 <table><tr><th>Task</th><th>Points</th><th>Result</th></tr>
 {% for task in tasks %}<tr><td><code>{{ task.name }}</code></td>
 <td>{{ "%g" % task.score }} / {{ "%g" % task.max_score }}</td>
@@ -85,7 +87,7 @@ def _result(found: dict, visible_labels: dict[int, str | None]) -> str:
     if number is None:
         return found["reason"]
     if found.get("hidden"):
-        return f"a hidden test (check {number}) failed: {found['reason']}"
+        return f"hidden check {number} failed: {found['reason']}"
     label = visible_labels.get(number)
     about = f" ({label})" if label else ""
     return f"visible check {number}{about} failed: {found['reason']}"

@@ -35,7 +35,8 @@ GENERATED = Path("book") / "_generated"
 STUDENT_README = """\
 # Assignment `{assignment}`: recurrent neural networks
 
-Three notebooks, each with tasks to code, visible tests and short written answers:
+Three notebooks of tasks to code, each with visible tests; the first two also ask for short
+written answers:
 {notebooks}
 
 ## What you need
@@ -62,11 +63,12 @@ from its Assignments tab instead.
 
 ## Working on a task
 
-Write your code between the lines `# YOUR CODE HERE` (delete the `raise NotImplementedError()`),
-keep the names and signatures as given, and run the notebook from top to bottom
+Replace the two lines `# YOUR CODE HERE` and `raise NotImplementedError()` in each task with
+your code, keep the names and signatures as given, and run the notebook from top to bottom
 (Kernel, Restart Kernel and Run All Cells). The cell after each task holds its **visible
-tests**: if it runs without an error, your answer passes them. Grading adds hidden tests on
-more inputs, so passing the visible tests is necessary, not sufficient. Each notebook links to
+tests**, in named groups: if it runs without an error, your answer passes them. Grading adds
+hidden tests on more inputs, so passing the visible tests is necessary, not sufficient; each
+group earns its points (stated in the task) when all of its checks pass. Each notebook links to
 the pages of the course website it practises.
 
 ## Handing in

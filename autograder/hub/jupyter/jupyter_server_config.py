@@ -11,4 +11,5 @@ try:
 except ValueError:
     dates = None
 if isinstance(dates, dict):
-    c.ServerApp.tornado_settings = {"page_config_data": {"rnnCourseDates": dates}}
+    # merged into what other configuration set, not in place of it
+    c.ServerApp.tornado_settings.update({"page_config_data": {"rnnCourseDates": dates}})
