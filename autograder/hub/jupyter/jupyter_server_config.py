@@ -11,5 +11,10 @@ try:
 except ValueError:
     dates = None
 if isinstance(dates, dict):
-    # merged into what other configuration set, not in place of it
-    c.ServerApp.tornado_settings.update({"page_config_data": {"rnnCourseDates": dates}})
+    # merged into what configuration read earlier set, not in place of it (a plain dict: other
+    # configuration reads it as one)
+    earlier = c.ServerApp.tornado_settings if "tornado_settings" in c.ServerApp else {}
+    settings = dict(earlier) if isinstance(earlier, dict) else {}
+    settings["page_config_data"] = dict(settings.get("page_config_data") or {})
+    settings["page_config_data"]["rnnCourseDates"] = dates
+    c.ServerApp.tornado_settings = settings
