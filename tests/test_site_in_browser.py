@@ -385,6 +385,52 @@ def test_exercise_solutions_are_hidden_until_their_toggle_is_clicked(page, site_
 # --- live code --------------------------------------------------------------------------------
 
 
+LIVE_CODE_BUTTON = (
+    "button[aria-label='Launch Thebe'], .dropdown-launch-buttons button:has-text('Live Code')"
+)
+
+
+def live_code_notice(browser, url: str) -> str:
+    """The notice a reader gets on clicking Live Code with no Jupyter token at hand."""
+    context = browser.new_context(viewport=DESKTOP)
+    page = context.new_page()
+    try:
+        page.goto(url)
+        page.locator(".dropdown-launch-buttons > button").click()
+        page.locator(LIVE_CODE_BUTTON).first.click()
+        notice = page.locator(".rnn-live-code-notice")
+        notice.wait_for(timeout=30_000)
+        return notice.inner_text()
+    finally:
+        context.close()
+
+
+def test_a_published_site_tells_students_what_they_can_do_not_the_instructors_command(
+    playwright, browser, site_url
+):
+    """`rnn-course site serve` is named where the instructor serves the site on this machine;
+    a site published under a name of its own (here course.example, which this browser alone
+    resolves to the same server) tells a student to run the page's notebook in their own
+    Jupyter instead."""
+    port = urlparse(site_url).port
+    rules = "MAP course.example 127.0.0.1 , MAP * ~NOTFOUND , EXCLUDE 127.0.0.1"
+    flags = [f"--host-resolver-rules={rules}", *OFFLINE_FLAGS[1:]]
+    flags += ["--no-sandbox"] if os.geteuid() == 0 else []
+    published = playwright.chromium.launch(
+        executable_path=shutil.which("chromium"), headless=True, args=flags
+    )
+    try:
+        elsewhere = live_code_notice(
+            published, f"http://course.example:{port}/book/02-simple-rnn.html"
+        )
+    finally:
+        published.close()
+    here = live_code_notice(browser, f"{site_url}book/02-simple-rnn.html")
+    assert "site serve" in here
+    assert "site serve" not in elsewhere and "rnn-course" not in elsewhere
+    assert "Download this page as a notebook" in elsewhere and "own Jupyter" in elsewhere
+
+
 @pytest.fixture(scope="module")
 def jupyter(site_url, tmp_path_factory) -> Iterator:
     site_port = urlparse(site_url).port

@@ -10,6 +10,12 @@
  * (`?token=…&port=…`), as Jupyter itself does; the first page opened with it keeps it in this
  * site's local storage for the other pages and removes it from the address bar. The token never
  * travels in the built site.
+ *
+ * What a notice tells the reader depends on where the page is read: `rnn-course site serve` is
+ * the instructor's tool, so it is named only on a page served from this machine (127.0.0.1 or
+ * localhost); a published site tells a student what they can do (the course's server, or the
+ * page's notebook in their own Jupyter). Notices are fixed HTML; anything else (the server's
+ * name, an error message) is added as text, never as HTML.
  */
 (() => {
   "use strict";
@@ -19,6 +25,31 @@
   const SERVE_HINT =
     "Live code runs in the Jupyter server that <code>rnn-course site serve</code> starts: " +
     "run it and open the link it prints (it carries the server's token).";
+  const DOWNLOAD_HINT =
+    "You can always download this page as a notebook (the download button at the top right, " +
+    "<code>.ipynb</code>) and run it in your own Jupyter, with the packages of the course's " +
+    "<code>requirements.txt</code> (linked from the home page).";
+  const NO_SERVER_HINT =
+    "This site has no Jupyter server set up for live code. Download this page as a notebook " +
+    "(the download button at the top right, <code>.ipynb</code>) and run it in your own " +
+    "Jupyter, with the packages of the course's <code>requirements.txt</code> (linked from " +
+    "the home page), or on your course's JupyterHub if it has one.";
+  const TOKEN_HINT =
+    "Sign in to it, create an API token there (on a JupyterHub: its Token page, " +
+    "<code>/hub/token</code>), and open this page with <code>?token=</code> and that token " +
+    "added to its address. " +
+    DOWNLOAD_HINT;
+
+  /** Served by `rnn-course site serve` on this machine, not from a published site. */
+  function servedLocally() {
+    return ["127.0.0.1", "localhost", "[::1]"].includes(window.location.hostname);
+  }
+
+  /** What the reader can do when the configured kernel cannot be reached from here. */
+  function hint() {
+    if (settings.server !== "local") return TOKEN_HINT;
+    return servedLocally() ? SERVE_HINT : NO_SERVER_HINT;
+  }
 
   function rememberServerFromAddress() {
     const address = new URL(window.location.href);
@@ -68,12 +99,8 @@
     }
     const { token, port } = rememberedServer();
     if (!token) {
-      notify(
-        settings.server === "local"
-          ? SERVE_HINT
-          : `Live code runs on ${serverName()}: open this site with <code>?token=</code> and ` +
-              "an API token of that server in the address.",
-      );
+      if (settings.server === "local") notify(hint());
+      else notify(hint(), `Live code runs on ${serverName()}, which needs an API token. `);
       return null;
     }
     const baseUrl =
@@ -92,8 +119,9 @@
     };
   }
 
-  /** A message under the page title, replacing any earlier one. */
-  function notify(html) {
+  /** A message under the page title, replacing any earlier one: `text` (plain text, never
+   * parsed as HTML) followed by `html`, one of the fixed hints above. */
+  function notify(html, text = "") {
     let notice = document.querySelector(".rnn-live-code-notice");
     if (!notice) {
       notice = document.createElement("div");
@@ -102,7 +130,10 @@
       const title = document.querySelector("section h1");
       (title ? title : document.body.firstElementChild).insertAdjacentElement("afterend", notice);
     }
-    notice.innerHTML = `<p class="admonition-title">Live code</p><p>${html}</p>`;
+    notice.innerHTML = '<p class="admonition-title">Live code</p><p></p>';
+    const message = notice.lastElementChild;
+    message.textContent = text;
+    message.insertAdjacentHTML("beforeend", html);
   }
 
   function loadThebe() {
@@ -131,7 +162,7 @@
       await loadThebe();
     } catch (error) {
       started = false;
-      notify(error.message);
+      notify("", error.message);
       return;
     }
     const thebe = window.thebe;
@@ -145,8 +176,8 @@
       if (label) label.textContent = `${serverName()}: `;
       if (/fail|error/.test(String(data && data.status))) {
         notify(
-          `${serverName()} did not start a kernel (${data.message || data.status}). ` +
-            (settings.server === "local" ? SERVE_HINT : ""),
+          settings.server === "local" ? hint() : DOWNLOAD_HINT,
+          `${serverName()} did not start a kernel (${data.message || data.status}). `,
         );
       }
     });
