@@ -47,7 +47,12 @@ def due_date(course: Course, assignment: str) -> dt.datetime | None:
             due = gradebook.find_assignment(assignment).duedate
         except MissingEntry:
             return None
-    return due.replace(tzinfo=dt.UTC) if due else None
+    return gradebook_time(due)
+
+
+def gradebook_time(when: dt.datetime | None) -> dt.datetime | None:
+    """A time as nbgrader's gradebook stores it (naive, in UTC), made aware."""
+    return when.replace(tzinfo=dt.UTC) if when else None
 
 
 def set_due_date(course: Course, assignment: str, due: dt.datetime | None) -> None:
@@ -91,17 +96,13 @@ def lateness(
     return Lateness(submitted_at, due, late, policy.fraction(late), spent)
 
 
-def _utc(when: dt.datetime | None) -> dt.datetime | None:
-    return when.replace(tzinfo=dt.UTC) if when else None
-
-
 def class_lateness(course: Course, gradebook: Gradebook, assignment: str) -> dict[str, Lateness]:
     """Each submitting student's lateness on `assignment`, with their extension and the tokens
     spent in submission order over every assignment they submitted (see `allowances.py`)."""
     allowances = Allowances.load(course.root)
     policy = course.settings.late
     rows = gradebook.db.query(Assignment.name, Assignment.duedate)
-    dues = {name: _utc(due) for name, due in rows}
+    dues = {name: gradebook_time(due) for name, due in rows}
     if assignment not in dues:
         return {}
     tokens = bool(allowances.default_tokens or any(allowances.tokens.values()))
@@ -113,7 +114,7 @@ def class_lateness(course: Course, gradebook: Gradebook, assignment: str) -> dic
         dues = {assignment: dues[assignment]}
     submitted: dict[str, dict[str, dt.datetime | None]] = {}
     for name, student, when in query:
-        submitted.setdefault(student, {})[name] = _utc(when)
+        submitted.setdefault(student, {})[name] = gradebook_time(when)
     found = {}
     for student, mine in submitted.items():
         if assignment in mine:

@@ -14,11 +14,8 @@ import datetime as dt
 from nbgrader.api import Assignment, Gradebook, SubmittedAssignment
 
 from autograder.course.allowances import Allowances, shown_duration, spend_tokens
+from autograder.course.deadlines import gradebook_time, student_due
 from autograder.course.folder import Course
-
-
-def _utc(when: dt.datetime | None) -> dt.datetime | None:
-    return when.replace(tzinfo=dt.UTC) if when else None
 
 
 def _iso(when: dt.datetime | None) -> str | None:
@@ -31,10 +28,11 @@ def student_dates(course: Course, student: str) -> dict:
     settings = course.settings
     with Gradebook(course.db_url) as gradebook:
         dues = {
-            name: _utc(due) for name, due in gradebook.db.query(Assignment.name, Assignment.duedate)
+            name: gradebook_time(due)
+            for name, due in gradebook.db.query(Assignment.name, Assignment.duedate)
         }
         submitted = {
-            name: _utc(when)
+            name: gradebook_time(when)
             for name, when in gradebook.db.query(Assignment.name, SubmittedAssignment.timestamp)
             .join(Assignment, SubmittedAssignment.assignment_id == Assignment.id)
             .filter(SubmittedAssignment.student_id == student)
@@ -43,7 +41,7 @@ def student_dates(course: Course, student: str) -> dict:
     assignments = []
     for name in sorted(dues, key=lambda a: (dues[a] is None, dues[a] or dt.datetime.min, a)):
         due, extension = dues[name], allowances.extension(name, student)
-        own = due + dt.timedelta(seconds=extension) if due else None
+        own = student_due(allowances, name, student, due)
         assignments.append(
             {
                 "name": name,

@@ -131,6 +131,11 @@ def _cell(value: object) -> object:
         return ""
     if isinstance(value, float):
         return f"{value:g}"
-    if isinstance(value, str) and value.startswith(FORMULA_START):
-        return "'" + value
+    if isinstance(value, str):
+        return formula_quoted(value)
     return value
+
+
+def formula_quoted(text: str) -> str:
+    """Text a spreadsheet would run as a formula, quoted so that it shows as text."""
+    return "'" + text if text.startswith(FORMULA_START) else text

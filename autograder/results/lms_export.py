@@ -24,7 +24,7 @@ from pathlib import Path
 from autograder.course.folder import ASSIGNMENT, Course
 from autograder.errors import CourseError
 from autograder.intake.lms_import import roster_rows
-from autograder.results.export import FORMULA_START
+from autograder.results.export import formula_quoted
 from autograder.results.output_files import written_together
 from autograder.results.scores import StudentTotal, class_totals
 
@@ -124,7 +124,7 @@ def export_lms(
 
 def _safe(text: str) -> str:
     """A roster cell a spreadsheet would run as a formula, quoted (as `export` does)."""
-    return "'" + text if text.startswith(FORMULA_START) and not _number(text) else text
+    return text if _number(text) else formula_quoted(text)
 
 
 def _number(text: str) -> bool:

@@ -11,12 +11,11 @@ submission waits for grading (`regrade needed`), or written answers wait for a s
 
 from __future__ import annotations
 
-import datetime as dt
 from dataclasses import dataclass, field
 
 from nbgrader.api import Gradebook, MissingEntry
 
-from autograder.course.deadlines import Lateness, class_lateness, lateness
+from autograder.course.deadlines import Lateness, class_lateness, gradebook_time, lateness
 from autograder.course.folder import ASSIGNMENT, Course
 from autograder.course.gradebook import record_penalties
 from autograder.errors import CourseError
@@ -123,7 +122,7 @@ def class_totals(course: Course, assignment: str = ASSIGNMENT) -> list[StudentTo
             row = gradebook.find_assignment(assignment)
         except MissingEntry:
             raise CourseError(f"{assignment!r} is not in the gradebook: release it first") from None
-        due = row.duedate.replace(tzinfo=dt.UTC) if row.duedate else None
+        due = gradebook_time(row.duedate)
         late = class_lateness(course, gradebook, assignment)
         for submission in sorted(
             gradebook.assignment_submissions(assignment), key=lambda s: s.student_id
@@ -131,7 +130,7 @@ def class_totals(course: Course, assignment: str = ASSIGNMENT) -> list[StudentTo
             student = submission.student_id
             state = states.get(student, {})
             cells = _cells(submission)
-            when = submission.timestamp.replace(tzinfo=dt.UTC) if submission.timestamp else None
+            when = gradebook_time(submission.timestamp)
             waiting = sum(1 for c in cells.values() if not c.auto and c.score is None)
             totals.append(
                 StudentTotal(
