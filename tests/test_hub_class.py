@@ -11,8 +11,9 @@ in a shared folder. The term runs in phases, each a module fixture the tests bui
    and answers, carol submits a wrong answer and, in the same second, the corrected one;
 3. the due date passes: bob submits late, with a notebook renamed, then rewrites his
    submission's timestamp.txt and folder name to before the due date; carol submits again
-   (a worse answer, which must not count);
-4. the instructor collects, autogrades, returns feedback, exports grades and a report;
+   (a worse answer, which must not count); alice submits again, within her extension;
+4. the instructor gives bob one late token, which an older quiz he handed in late has already
+   spent, then collects, autogrades, returns feedback, exports grades and a report;
 5. each student fetches their feedback through their own server.
 """
 
@@ -352,6 +353,12 @@ def carol_late(hub_class: HubClass) -> dict:
     return {"submissions": submission_times(carol.assignments("submit"))}
 
 
+def alice_within_her_extension(hub_class: HubClass) -> dict:
+    """Alice submits again after the class's due date, within her day's extension."""
+    alice = hub_class.student(ALICE)
+    return {"submissions": submission_times(alice.assignments("submit"))}
+
+
 @pytest.fixture(scope="module")
 def past_due(on_time) -> HubClass:
     """The instructor moves the due date to now (standing in for the clock passing it), then
@@ -362,8 +369,10 @@ def past_due(on_time) -> HubClass:
     with ThreadPoolExecutor(2) as pool:
         bob = pool.submit(bob_late_and_forging, on_time, due)
         carol = pool.submit(carol_late, on_time)
+        alice = pool.submit(alice_within_her_extension, on_time)
         on_time.records["bob_late"] = bob.result()
         on_time.records["carol_late"] = carol.result()
+        on_time.records["alice_late"] = alice.result()
     on_time.records["due"] = due
     return on_time
 
@@ -371,8 +380,36 @@ def past_due(on_time) -> HubClass:
 # --- phase 4: the instructor grades --------------------------------------------------------------
 
 
+QUIZ_LATE = dt.timedelta(minutes=50)  # how late bob handed in an earlier quiz
+
+# the quiz, as an earlier assignment would be in the instructor's gradebook: due a week before
+# rnn, and bob's submission of it
+EARLIER_QUIZ = """
+import datetime as dt, sys
+from nbgrader.api import Gradebook
+from autograder.course.folder import Course
+course_dir, due, student, late = sys.argv[1:]
+due = dt.datetime.fromisoformat(due)
+with Gradebook(Course.existing(course_dir).db_url) as gradebook:
+    gradebook.update_or_create_student(student)
+    gradebook.update_or_create_assignment("quiz", duedate=due)
+    gradebook.add_submission("quiz", student, timestamp=due + dt.timedelta(seconds=float(late)))
+"""
+
+
+def bob_was_late_with_an_earlier_quiz(hub_class: HubClass) -> None:
+    due = hub_class.records["due"].astimezone(dt.UTC).replace(tzinfo=None) - dt.timedelta(days=7)
+    arguments = [hub_class.course, due.isoformat(), BOB, QUIZ_LATE.total_seconds()]
+    command = [hub_class.environment.bin("python"), "-c", EARLIER_QUIZ, *map(str, arguments)]
+    done = run_as(hub_class.people[INSTRUCTOR], command, hub_class.environment)
+    assert done.returncode == 0, done.stderr
+
+
 @pytest.fixture(scope="module")
 def graded(past_due) -> HubClass:
+    # bob's one late token (an hour) goes to his oldest late work first: the quiz
+    bob_was_late_with_an_earlier_quiz(past_due)
+    past_due.instructor("tokens", "--give", 1, "--unit", "hour", "--student", BOB)
     outputs = {}
     outputs["collect"] = past_due.instructor("collect").stderr
     outputs["autograde"] = past_due.instructor("autograde").stderr
@@ -405,7 +442,7 @@ def fetch_feedback(hub_class: HubClass, name: str) -> dict[str, str]:
 @pytest.fixture(scope="module")
 def feedback_fetched(graded) -> HubClass:
     with ThreadPoolExecutor(2) as pool:
-        pages = {name: pool.submit(fetch_feedback, graded, name) for name in (BOB, CAROL)}
+        pages = {name: pool.submit(fetch_feedback, graded, name) for name in STUDENTS}
         fetched = {name: future.result() for name, future in pages.items()}
     graded.records["feedback"] = fetched
     return graded
@@ -478,7 +515,7 @@ def test_alice_fetches_and_submits_in_jupyterlabs_assignments_panel(on_time):
     alice = on_time.records["alice"]
     assert "rnn" in alice["submitted"] and " UTC" in alice["submitted"]
     assert not alice["problems"], alice["problems"]
-    [folder] = inbound_folders(on_time, ALICE)
+    [folder, *_] = inbound_folders(on_time, ALICE)  # the first; she submits again later
     assert folder.stat().st_uid == on_time.people[ALICE].uid
 
 
@@ -529,6 +566,47 @@ def test_of_two_submissions_in_the_same_second_the_later_one_counts(graded):
     assert sources["rnn_forward"] == full_answers()["03-rnn-from-scratch"]["rnn_forward"]
     count = len(on_time)
     assert f"submission {count} of {count + 1} counts" in intake(graded, CAROL)["note"]
+
+
+def flat(text: str) -> str:
+    return " ".join(text.split())
+
+
+def test_a_submission_within_an_extension_is_not_late_and_is_the_one_graded(feedback_fetched):
+    """Alice submitted again after the class's due date, within her day's extension: that
+    submission is graded, with no penalty and none of her late tokens spent, and her feedback,
+    fetched through her server, says it was on time and why."""
+    records = feedback_fetched.records
+    record = intake(feedback_fetched, ALICE)
+    submitted = dt.datetime.fromisoformat(record["submitted_at"].replace(" UTC", "+00:00"))
+    assert submitted > records["due"], record
+    row = records["grades"][ALICE]
+    assert (row["late_by"], row["extension"]) == ("", "1 d"), row
+    assert (row["late_tokens_spent"], row["late_tokens_left"]) == ("0", "2"), row
+    assert float(row["late_penalty"]) == 0, row
+    pages = records["feedback"][ALICE]
+    [folder] = {Path(path).parent.name for path in pages}
+    assert folder == records["alice_late"]["submissions"][-1]
+    for text in map(flat, pages.values()):
+        assert "on time" in text and "late by" not in text
+        assert "with your extension of 1 d" in text and "Late tokens left for the term: 2" in text
+
+
+def test_late_tokens_go_to_the_oldest_late_work_first(feedback_fetched):
+    """Bob's one token went to the quiz he handed in 50 minutes late a week earlier, so rnn,
+    late by a few seconds, keeps its penalty; the export, his feedback and the dates his panel
+    is given all say so."""
+    records = feedback_fetched.records
+    row = records["grades"][BOB]
+    assert (row["late_tokens_spent"], row["late_tokens_left"]) == ("0", "0"), row
+    assert float(row["late_penalty"]) > 0 and row["late_by"], row
+    for text in map(flat, records["feedback"][BOB].values()):
+        assert "Late tokens left for the term: 0 (hours)" in text
+        assert "token spent on it" not in text
+    dates = json.loads(feedback_fetched.instructor("dates", "--student", BOB, "--json").stdout)
+    assert dates["tokens"] == {"given": 1, "left": 0, "unit": "hour"}, dates
+    spent = {a["name"]: a["tokens_spent"] for a in dates["assignments"]}
+    assert spent == {"quiz": 1, "rnn": 0}, dates
 
 
 def test_a_notebook_submitted_under_another_name_is_graded_and_said_so(feedback_fetched):
