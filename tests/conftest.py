@@ -10,11 +10,11 @@ import shutil
 from pathlib import Path
 
 import pytest
-from helpers.book import Build, build_book, toc_pages
+from helpers.book import PUBLISHED_SITE, Build, build_book, toc_pages
 
 from autograder.course.folder import Course
 from autograder.course.release import release
-from autograder.site.build import site_url
+from autograder.site.build import SITE_URL_VARIABLE
 from autograder.site.chapter_pdf import PDF_NAME, print_pdf
 from course_data import DataError, fetch_sentfin
 
@@ -39,9 +39,10 @@ def book_build(tmp_path_factory, sentfin_csv) -> Build:
     then the chapter printed to its PDF as `rnn-course site build` does."""
     with pytest.MonkeyPatch.context() as environment:
         environment.setenv("SENTFIN_CSV", str(sentfin_csv))
+        environment.setenv(SITE_URL_VARIABLE, PUBLISHED_SITE)  # as `site build --site-url`
         build = build_book(tmp_path_factory.mktemp("book"))
     if build.returncode == 0:
-        print_pdf(build.html, toc_pages(), build.html / PDF_NAME, site_url(ROOT))
+        print_pdf(build.html, toc_pages(), build.html / PDF_NAME, PUBLISHED_SITE)
     return build
 
 
@@ -66,7 +67,9 @@ def site(request) -> Path:
 @pytest.fixture(scope="session")
 def released_course(tmp_path_factory) -> Course:
     """A course directory with the assignment released (and so known to the gradebook)."""
-    course = Course.open(tmp_path_factory.mktemp("course"))
+    root = tmp_path_factory.mktemp("course")
+    Course.open(root).settings.updated(site_url=PUBLISHED_SITE).save(root)
+    course = Course.open(root)  # with the class's website, as `configure --site-url` sets it
     release(course)
     return course
 

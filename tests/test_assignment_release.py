@@ -55,6 +55,34 @@ def test_release_through_the_cli_holds_no_solution_and_no_hidden_test(tmp_path):
         assert not leaked, f"{name} leaks {sorted(leaked)[:3]}"
 
 
+def test_a_class_without_a_website_address_gets_page_names_not_dead_links(tmp_path):
+    """No site URL configured: the notebooks name the chapter's pages without a link (a
+    loopback address would open the student's own machine), and the release says so."""
+    finished = run_cli("release", "--course-dir", str(tmp_path / "course"))
+    assert finished.returncode == 0, finished.stderr
+    assert "no course website address" in finished.stderr
+    for path in sorted((tmp_path / "course" / "release" / "rnn").glob("*.ipynb")):
+        markdown = "\n".join(
+            c.source for c in nbformat.read(path, 4).cells if c.cell_type == "markdown"
+        )
+        assert (
+            "Backpropagation through time" in markdown or path.name != "03-rnn-from-scratch.ipynb"
+        )
+        for dead in ("{site_url}", "127.0.0.1", "localhost", "](book/"):
+            assert dead not in markdown, (path.name, dead)
+
+
+def test_a_loopback_website_address_is_refused_in_one_line(tmp_path):
+    for url in ("http://127.0.0.1:8000/", "http://localhost:8000", "http://[::1]/", "ftp://x.org"):
+        finished = run_cli("configure", "--course-dir", str(tmp_path / "c"), "--site-url", url)
+        assert finished.returncode != 0, url
+        assert "site URL" in finished.stderr and "Traceback" not in finished.stderr, url
+    finished = run_cli(
+        "configure", "--course-dir", str(tmp_path / "c"), "--site-url", "https://rnn.example.edu"
+    )
+    assert "website: https://rnn.example.edu/" in finished.stderr, finished.stderr
+
+
 def test_release_keeps_the_visible_tests_and_the_task_skeletons(released_course):
     released = released_course.folder("release", ".")
     text = (released / "03-rnn-from-scratch.ipynb").read_text()

@@ -19,7 +19,7 @@ import numpy as np
 import pytest
 from bs4 import BeautifulSoup
 from helpers.assignment import source_notebooks
-from helpers.book import build_book, toc_pages
+from helpers.book import PUBLISHED_SITE, build_book, toc_pages
 from helpers.servers import LOCAL_HOSTS
 from nbclient import NotebookClient
 
@@ -346,3 +346,166 @@ def test_the_chapter_pdf_has_every_page_with_its_math_and_figures(site):
     assert len(bookmarks) == len(toc_pages()), bookmarks
     images = sum(len(page.images) for page in reader.pages)
     assert images >= 11, f"{images} images in the PDF"  # every figure of the chapter
+
+
+# --- published, not on this machine ------------------------------------------------------------
+
+LOOPBACK = re.compile(
+    r"(?:https?:)?//(?:localhost|[\w.-]+\.localhost|127(?:\.\d{1,3}){3}|\[::1\]|0\.0\.0\.0)"
+    r"(?=[:/\]\s\"')]|$)",
+    re.I,
+)
+LINK_ATTRIBUTES = ("href", "src", "action", "data-src", "content")
+
+
+def loopback_links_in_html(site: Path) -> list[str]:
+    found = []
+    for page in site.rglob("*.html"):
+        for element in soup(page).find_all(True):
+            for attribute in LINK_ATTRIBUTES:
+                value = element.get(attribute)
+                if isinstance(value, str) and LOOPBACK.search(value):
+                    found.append(f"{page.relative_to(site)}: {attribute}={value}")
+    return found
+
+
+def downloads(site: Path) -> dict[str, str]:
+    """What a student downloads: each page's notebook and source, and the assignment's zip,
+    file by file."""
+    texts = {
+        str(path.relative_to(site)): path.read_text(encoding="utf-8")
+        for path in (site / "_sources").rglob("*")
+        if path.is_file()
+    }
+    for archive in site.rglob("*.zip"):
+        with zipfile.ZipFile(archive) as opened:
+            for name in opened.namelist():
+                texts[f"{archive.name}/{name}"] = opened.read(name).decode("utf-8")
+    return texts
+
+
+def pdf_links(site: Path) -> tuple[list[str], int]:
+    """The PDF's link annotations: the URIs, and how many jump inside the PDF."""
+    from pypdf import PdfReader
+
+    uris, inside = [], 0
+    for page in PdfReader(site / "rnn-chapter.pdf").pages:
+        for annotation in page.get("/Annots") or []:
+            action = annotation.get_object().get("/A") or {}
+            if action.get("/S") == "/URI":
+                uris.append(str(action["/URI"]))
+            elif action.get("/S") == "/GoTo":
+                inside += 1
+    return uris, inside
+
+
+def test_no_built_file_links_this_machine(site):
+    """Pages, downloads, the student zip and the PDF are opened on other machines, where a
+    loopback address is the reader's own: none holds one; they link the published site."""
+    assert not loopback_links_in_html(site)
+    texts = downloads(site)
+    assert any(name.endswith(".zip/rnn/03-rnn-from-scratch.ipynb") for name in texts), texts.keys()
+    assert not {
+        name: LOOPBACK.findall(text) for name, text in texts.items() if LOOPBACK.search(text)
+    }
+    # the published address instead, in the zip's notebooks and README and the page downloads
+    zipped = texts["rnn-student.zip/rnn/03-rnn-from-scratch.ipynb"]
+    assert f"{PUBLISHED_SITE}book/03-bptt-and-gradients.html" in zipped
+    assert PUBLISHED_SITE in texts["rnn-student.zip/rnn/README.md"]
+    first_page = texts["_sources/book/01-networks-with-memory.ipynb"]
+    assert f"]({PUBLISHED_SITE}book/03-bptt-and-gradients.html" in first_page
+    uris, inside = pdf_links(site)
+    assert not [uri for uri in uris if LOOPBACK.search(uri)]
+    assert not [uri for uri in uris if "chapter-pdf.invalid" in uri]
+    assert inside >= 10, f"{inside} links inside the PDF"  # citations, and links between pages
+
+
+def test_the_pdf_links_citations_to_its_own_references(site):
+    """A citation in the PDF jumps to the PDF's references, not to the website."""
+    from pypdf import PdfReader
+
+    reader = PdfReader(site / "rnn-chapter.pdf")
+    references = next(
+        number for number, item in enumerate(reader.outline) if "References" in item["/Title"]
+    )
+    first = reader.get_destination_page_number(reader.outline[references])
+    uris, _ = pdf_links(site)
+    assert not [uri for uri in uris if "10-references" in uri]
+    targets = []
+    for page in reader.pages[:first]:
+        for annotation in page.get("/Annots") or []:
+            action = annotation.get_object().get("/A") or {}
+            if action.get("/S") == "/GoTo":
+                targets.append(reader.get_page_number(action["/D"][0].get_object()))
+    assert sum(target >= first for target in targets) >= 5, targets
+
+
+def test_every_page_begins_with_its_title_in_the_pdf(site):
+    """Each page's first PDF page shows its title before its first paragraph (the theme's print
+    style once hid it), and no page of the PDF is empty (a code cell too tall to fit once left
+    a blank page behind)."""
+    from pypdf import PdfReader
+
+    reader = PdfReader(site / "rnn-chapter.pdf")
+    texts = [
+        unicodedata.normalize("NFKC", " ".join((page.extract_text() or "").split()))
+        for page in reader.pages
+    ]
+    starts = [reader.get_destination_page_number(item) for item in reader.outline]
+    for page, start in zip(toc_pages(), starts, strict=True):
+        html = soup(site / f"{page}.html")
+        title = " ".join(html.find("h1").get_text(" ", strip=True).rstrip("#").split())
+        first = " ".join(html.select_one("article h1 ~ p").get_text(" ", strip=True).split())
+        first = unicodedata.normalize("NFKC", first)[:30]
+        text = texts[start]
+        assert title in text and first in text, f"{page}: {text[:120]!r}"
+        assert text.index(title) < text.index(first), f"{page}: {text[:120]!r}"
+    footer_only = [number for number, text in enumerate(texts) if len(text) < 150]
+    assert not footer_only, [texts[number] for number in footer_only]
+
+
+def test_the_exercises_page_lists_each_exercise_in_its_contents(site):
+    page = soup(site / "book" / "08-exercises.html")
+    contents = [a.get_text(" ", strip=True) for a in page.select("#pst-page-toc-nav a")]
+    assert contents[:5] == [
+        "Vanishing and exploding gradients",
+        "Windows, horizons and bidirectional models",
+        "Gradient clipping",
+        "Weight sharing: counting parameters",
+        "The graded assignment",
+    ], contents
+
+
+def test_no_page_loads_the_icon_script_of_every_font_awesome_icon(site):
+    for page in built_pages(site):
+        assert "fontawesome.js" not in page.read_text(encoding="utf-8"), page
+    assert not (site / "_static" / "scripts" / "fontawesome.js").exists()
+
+
+# the theme's buttons: search, the sidebar's menu, download, full screen, the colour modes
+ICONS_SHOWN = {
+    "magnifying-glass": 0xF002,
+    "bars": 0xF0C9,
+    "download": 0xF019,
+    "expand": 0xF065,
+    "sun": 0xF185,
+    "moon": 0xF186,
+    "circle-half-stroke": 0xF042,
+    "file-pdf": 0xF1C1,
+}
+
+
+def test_the_icon_font_is_cut_down_to_the_icons_the_pages_show(site):
+    from fontTools.ttLib import TTFont
+
+    fonts = site / "_static" / "vendor" / "fontawesome" / "webfonts"
+    solid = fonts / "fa-solid-900.ttf"
+    assert solid.stat().st_size < 20_000, solid.stat().st_size  # from 420 kB
+    assert not list(fonts.glob("*.woff2"))
+    kept = set(TTFont(solid).getBestCmap())
+    pages = " ".join(page.read_text(encoding="utf-8") for page in built_pages(site))
+    for name, point in ICONS_SHOWN.items():
+        assert f"fa-{name}" in pages, name  # the pages do show it
+        assert point in kept, name
+    css = (site / "_static" / "styles" / "pydata-sphinx-theme.css").read_text()
+    assert ".woff2" not in css and "fa-solid-900.ttf" in css

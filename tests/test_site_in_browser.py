@@ -104,6 +104,9 @@ class Visit:
     violations: dict[str, list[str]] = field(default_factory=dict)  # width → axe findings
     clipped: dict[str, list[str]] = field(default_factory=dict)  # width → cut-off elements
     small_ticks: list[str] = field(default_factory=list)  # figures illegible on a phone
+    weight: int = 0  # bytes the page's first load carried, at desktop width, nothing cached
+    unpacked: int = 0  # and what they came to, unpacked
+    icon_fonts: list[str] = field(default_factory=list)  # the icon font faces, and their status
 
 
 def watch(page: Page, visit: Visit) -> None:
@@ -153,18 +156,29 @@ IMAGES = """() => Array.from(document.querySelectorAll('article img')).map((img)
     src: img.getAttribute('src'), alt: (img.getAttribute('alt') || '').trim(),
     complete: img.complete, width: img.naturalWidth,
     shown: img.getBoundingClientRect().width}))"""
-# what is cut off: a display equation wider than its box that cannot be scrolled (on the
-# desktop, any equation wider than the column), a figure or output past the viewport's edge
+# what is cut off: a display equation wider than its box that cannot be scrolled or does not
+# show that it scrolls (a shadow at its edge; on the desktop, any equation wider than the
+# column), code wider than its column on the desktop, a figure or output past the viewport
 CLIPPED = """(desktop) => {
     const found = [];
     const width = document.documentElement.clientWidth;
     document.querySelectorAll('article mjx-container[display="true"]').forEach((math, i) => {
         const tooWide = math.scrollWidth > math.clientWidth + 1;
-        const scrolls = ['auto', 'scroll'].includes(getComputedStyle(math).overflowX);
-        if (tooWide && (desktop || !scrolls)) {
-            found.push(`equation ${i + 1}: ${math.scrollWidth}px in ${math.clientWidth}px`);
+        const style = getComputedStyle(math);
+        const scrolls = ['auto', 'scroll'].includes(style.overflowX);
+        const cue = (style.backgroundImage.match(/radial-gradient/g) || []).length === 2;
+        if (tooWide && (desktop || !scrolls || !cue)) {
+            found.push(`equation ${i + 1}: ${math.scrollWidth}px in ${math.clientWidth}px`
+                + (scrolls && !cue ? ', with no sign that it scrolls' : ''));
         }
     });
+    if (desktop) {
+        document.querySelectorAll('article div.highlight pre').forEach((code, i) => {
+            if (code.scrollWidth > code.clientWidth + 1) {
+                found.push(`code block ${i + 1}: ${code.scrollWidth}px in ${code.clientWidth}px`);
+            }
+        });
+    }
     document.querySelectorAll('article img, article mjx-container, article table').forEach(
         (element) => {
             const box = element.getBoundingClientRect();
@@ -195,6 +209,28 @@ def screenshot(page: Page, name: str, full_page: bool = True) -> Path:
     return path
 
 
+# what the page's first load carried over the network, in bytes, headers included: the page,
+# then every style sheet, script, font and image it loaded, as `site serve` (and any static
+# host) serves them, text gzipped; and what that text and those files are unpacked
+FIRST_LOAD_BYTES = """() => performance.getEntriesByType('navigation')
+    .concat(performance.getEntriesByType('resource'))
+    .reduce((total, entry) => [total[0] + (entry.transferSize || 0),
+                               total[1] + (entry.decodedBodySize || 0)], [0, 0])"""
+MAX_FIRST_LOAD = 1_500_000  # bytes: a page on a phone's data plan
+ICON_FONTS = """() => Array.from(document.fonts)
+    .filter((face) => face.family.includes('Font Awesome'))
+    .map((face) => `${face.family} ${face.weight}: ${face.status}`)"""
+
+
+def in_dark_mode(page: Page) -> None:
+    """The theme's dark mode, as its switch sets it (the attribute its stylesheet reads)."""
+    page.evaluate(
+        "() => { document.documentElement.dataset.theme = 'dark';"
+        " document.documentElement.dataset.mode = 'dark'; }"
+    )
+    page.wait_for_timeout(300)  # the theme's colour transitions
+
+
 def axe_findings(page: Page) -> list[str]:
     """axe-core's violations of WCAG 2.1 A/AA, and of the two best-practice rules, in words."""
     found = []
@@ -219,14 +255,17 @@ def small_ticks(images: list[dict]) -> list[str]:
 def visits(browser, site_url) -> dict[str, Visit]:
     """Each page of the toc opened once at desktop width and once at phone width."""
     seen: dict[str, Visit] = {}
-    desktop = browser.new_context(viewport=DESKTOP)
     phone = browser.new_context(viewport=PHONE, is_mobile=True, device_scale_factor=2)
     for page_path in toc_pages():
         visit = seen[page_path] = Visit()
+        desktop = browser.new_context(viewport=DESKTOP)  # nothing cached: a first load
         page = desktop.new_page()
         watch(page, visit)
         page.goto(f"{site_url}{page_path}.html", wait_until="networkidle")
         wait_for_mathjax(page)
+        page.wait_for_load_state("networkidle")  # and the fonts the equations asked for
+        visit.weight, visit.unpacked = page.evaluate(FIRST_LOAD_BYTES)
+        visit.icon_fonts = page.evaluate(ICON_FONTS)
         visit.raw_math = raw_math(page.evaluate(ARTICLE_TEXT))
         visit.typeset_equations = page.locator("mjx-container").count()
         page.evaluate("() => window.scrollTo(0, document.body.scrollHeight)")  # lazy images
@@ -235,7 +274,11 @@ def visits(browser, site_url) -> dict[str, Visit]:
         visit.violations["1280px"] = axe_findings(page)
         visit.clipped["1280px"] = page.evaluate(CLIPPED, True)
         screenshot(page, page_name(page_path))
+        in_dark_mode(page)
+        visit.violations["1280px dark"] = axe_findings(page)
+        screenshot(page, f"{page_name(page_path)}-dark", full_page=False)
         page.close()
+        desktop.close()
 
         small = phone.new_page()
         watch(small, visit)
@@ -250,8 +293,9 @@ def visits(browser, site_url) -> dict[str, Visit]:
         visit.clipped["390px"] = small.evaluate(CLIPPED, False)
         visit.small_ticks = small_ticks(small.evaluate(IMAGES))
         screenshot(small, f"{page_name(page_path)}-390px")
+        in_dark_mode(small)
+        visit.violations["390px dark"] = axe_findings(small)
         small.close()
-    desktop.close()
     phone.close()
     return seen
 
@@ -303,15 +347,27 @@ def test_the_chapter_needs_no_horizontal_scrolling_on_a_phone(visits):
     }
 
 
-def test_no_page_has_an_accessibility_violation_at_either_width(visits):
-    """0 axe-core violations of WCAG 2.1 A/AA (and of `region`, `empty-table-header`)."""
+def test_no_page_has_an_accessibility_violation_at_either_width_in_either_mode(visits):
+    """0 axe-core violations of WCAG 2.1 A/AA (and of `region`, `empty-table-header`), in the
+    theme's light and dark modes."""
     assert not {
         f"{page} at {width}": found
         for page, visit in visits.items()
         for width, found in visit.violations.items()
         if found
     }
-    assert all(set(visit.violations) == {"1280px", "390px"} for visit in visits.values())
+    widths = {"1280px", "390px", "1280px dark", "390px dark"}
+    assert all(set(visit.violations) == widths for visit in visits.values())
+
+
+def test_every_page_first_loads_at_most_one_and_a_half_megabytes(visits):
+    """Measured by Chromium with nothing cached: the HTML, style sheets, scripts (MathJax's
+    components among them), fonts and images, as they crossed the network."""
+    weights = {page: visit.weight for page, visit in visits.items()}
+    assert all(weight > 50_000 for weight in weights.values()), weights  # it measured something
+    # the served text was compressed: less crossed the network than the browser unpacked
+    assert all(visit.weight < 0.8 * visit.unpacked for visit in visits.values()), weights
+    assert not {page: w for page, w in weights.items() if w > MAX_FIRST_LOAD}, weights
 
 
 def test_no_equation_figure_or_table_is_cut_off_at_either_width(visits):
@@ -348,12 +404,34 @@ def page(browser) -> Iterator[Page]:
     context.close()
 
 
+def test_the_theme_draws_its_icons_from_the_cut_down_font(visits):
+    """No icon script: the buttons' icons come from the web font, which loads on every page."""
+    for page, visit in visits.items():
+        assert any(face.endswith("900: loaded") for face in visit.icon_fonts), (
+            page,
+            visit.icon_fonts,
+        )
+        assert not [face for face in visit.icon_fonts if face.endswith("error")], page
+
+
 def test_search_for_forecast_lists_the_forecasting_page(page, site_url):
     page.goto(f"{site_url}search.html?q=forecast")
     results = page.locator("#search-results a")
     results.first.wait_for(timeout=20_000)
     hrefs = [link.get_attribute("href") or "" for link in results.all()]
     assert any("05-forecasting.html" in href for href in hrefs), hrefs
+
+
+def test_search_results_quote_equations_as_plain_text_not_tex(page, site_url):
+    page.goto(f"{site_url}search.html?q=tanh")
+    snippets = page.locator("#search-results p.context")
+    snippets.first.wait_for(timeout=20_000)
+    page.wait_for_timeout(1_000)  # the other results' snippets, fetched one by one
+    texts = snippets.all_inner_texts()
+    assert any("tanh" in text for text in texts), texts
+    for text in texts:
+        for tex in ("\\(", "\\)", "\\tanh", "\\frac", "$$", "\\partial"):
+            assert tex not in text, (tex, text)
 
 
 def test_the_download_button_gives_the_page_as_a_valid_notebook(page, site_url, tmp_path):

@@ -64,6 +64,14 @@ OutputOption = Annotated[
 ]
 
 
+SiteUrlOption = Annotated[
+    str | None,
+    typer.Option(
+        help="Where the site will be published (https://…): the PDF, page downloads and "
+        "student notebooks link there. Default: course_site_url in _config.yml, else none."
+    ),
+]
+
 PdfOption = Annotated[
     bool, typer.Option(help="Also print the whole chapter to rnn-chapter.pdf (needs Chromium).")
 ]

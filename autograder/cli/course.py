@@ -112,4 +112,4 @@ def configure_command(
     say(f"  exchange: {settings_now.exchange or course.root / 'exchange'}")
     say(f"  time zone: {settings_now.timezone}; counts: {settings_now.counts}")
     say(f"  late policy: {settings_now.late.describe()}")
-    say(f"  website: {settings_now.site_url}")
+    say(f"  website: {settings_now.site_url or 'none yet (--site-url): notebooks name its pages'}")

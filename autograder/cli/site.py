@@ -6,16 +6,24 @@ from typing import Annotated
 
 import typer
 
-from autograder.cli.common import OutputOption, PdfOption, site_app, stop_on_terminate
+from autograder.cli.common import (
+    OutputOption,
+    PdfOption,
+    SiteUrlOption,
+    site_app,
+    stop_on_terminate,
+)
 from autograder.site import build as site
 from autograder.terminal import console, reports_errors
 
 
 @site_app.command("build")
 @reports_errors
-def site_build(output: OutputOption = None, pdf: PdfOption = True) -> None:
+def site_build(
+    output: OutputOption = None, pdf: PdfOption = True, site_url: SiteUrlOption = None
+) -> None:
     """Execute every page (cached) and build the HTML site and its PDF; any warning fails it."""
-    html = site.build_site(output=output, pdf=pdf)
+    html = site.build_site(output=output, pdf=pdf, url=site_url)
     console.print(f"built: {html / 'index.html'}")
 
 
@@ -26,6 +34,7 @@ def site_serve(
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
     build: Annotated[bool, typer.Option(help="Build (cached) before serving.")] = True,
     pdf: PdfOption = True,
+    site_url: SiteUrlOption = None,
     live_code: Annotated[
         bool, typer.Option(help="Start a Jupyter server for the pages' Live Code button.")
     ] = True,
@@ -34,7 +43,9 @@ def site_serve(
     ] = site.JUPYTER_PORT,
 ) -> None:
     """Build the site (unless --no-build) and serve it, with live code, until Ctrl+C."""
-    server, jupyter = _started_site(output, host, port, build, pdf, live_code, jupyter_port)
+    server, jupyter = _started_site(
+        output, host, port, build, pdf, site_url, live_code, jupyter_port
+    )
     stop_on_terminate()
     try:
         server.serve_forever()
@@ -47,8 +58,10 @@ def site_serve(
 
 
 @reports_errors
-def _started_site(output, host, port, build, pdf, live_code, jupyter_port):
-    html = site.build_site(output=output, pdf=pdf) if build else site.built_site(output)
+def _started_site(output, host, port, build, pdf, site_url, live_code, jupyter_port):
+    html = (
+        site.build_site(output=output, pdf=pdf, url=site_url) if build else site.built_site(output)
+    )
     server = site.serve_site(html, host, port)
     jupyter = None
     if live_code:

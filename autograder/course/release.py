@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import logging
+import re
 import shutil
 import tempfile
 import zipfile
@@ -21,11 +22,13 @@ import nbformat
 from autograder.course.deadlines import due_date, parse_due, set_due_date, shown_time
 from autograder.course.exchange import check_exchange
 from autograder.course.folder import ASSIGNMENT, Course, nbgrader_failure
+from autograder.course.settings import public_site_url
 from autograder.errors import CourseError
 
 log = logging.getLogger(__name__)
 
 SITE_URL_PLACEHOLDER = "{site_url}"
+SITE_LINK = re.compile(r"\[(?P<text>[^\]]*)\]\(" + re.escape(SITE_URL_PLACEHOLDER) + r"[^)]*\)")
 LEAK_MARKERS = ("BEGIN SOLUTION", "END SOLUTION", "BEGIN HIDDEN TESTS", "END HIDDEN TESTS")
 
 
@@ -41,18 +44,36 @@ def due_notice(course: Course, due: dt.datetime) -> str:
     )
 
 
+def with_site_links(markdown: str, site: str | None) -> str:
+    """The sources' links to the course website (`[text]({site_url}book/…)`) pointed at
+    `site`; with no website published yet, the link's text alone (never a dead address)."""
+    if site is None:
+        markdown = SITE_LINK.sub(lambda link: link["text"], markdown)
+    elif SITE_URL_PLACEHOLDER in markdown:
+        markdown = markdown.replace(SITE_URL_PLACEHOLDER, site)
+    if SITE_URL_PLACEHOLDER in markdown:
+        raise CourseError(f"{SITE_URL_PLACEHOLDER} outside a Markdown link: {markdown[:200]!r}")
+    return markdown
+
+
 def release(course: Course, assignment: str = ASSIGNMENT, site_url: str | None = None) -> Path:
     """Generate `release/<assignment>/` from the sources, check it, and return its path.
 
-    The sources' Markdown links to the course website as `{site_url}book/…`; the release
-    links to `site_url` (default: the course's `site_url` setting). If the assignment has a due
-    date, each notebook begins with it.
+    The sources' Markdown links to the course website as `[text]({site_url}book/…)`; the
+    release links to `site_url` (default: the course's `site_url` setting), or keeps the text
+    alone if neither is set. If the assignment has a due date, each notebook begins with it.
     """
     source = course.folder("source", ".", assignment)
     if not sorted(source.glob("*.ipynb")):
         raise CourseError(f"{source}: no notebooks to release; is the assignment name right?")
     log.info("generating the student version of %s from %s", assignment, source)
-    site = (site_url or course.settings.site_url).rstrip("/") + "/"
+    site = site_url or course.settings.site_url
+    site = public_site_url(site) if site else None
+    if site is None:
+        log.warning(
+            "no course website address: the notebooks name its pages without links (set one "
+            "with `rnn-course configure --site-url`)"
+        )
     due = due_date(course, assignment)
     with tempfile.TemporaryDirectory(prefix="rnn-course-sources-") as staging:
         staged = Path(staging) / assignment
@@ -61,7 +82,7 @@ def release(course: Course, assignment: str = ASSIGNMENT, site_url: str | None =
             notebook = nbformat.read(path, as_version=4)
             for cell in notebook.cells:
                 if cell.cell_type == "markdown":
-                    cell.source = cell.source.replace(SITE_URL_PLACEHOLDER, site)
+                    cell.source = with_site_links(cell.source, site)
             if due:
                 notebook.cells.insert(0, nbformat.v4.new_markdown_cell(due_notice(course, due)))
             nbformat.write(notebook, path)

@@ -8,12 +8,14 @@ by `rnn-course configure` and readable (and editable) by hand.
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import math
 import tomllib
 import zoneinfo
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from autograder.errors import CourseError
 
@@ -21,6 +23,8 @@ SETTINGS_FILE = "rnn-course.toml"
 LATE_POLICIES = ("none", "percent", "cutoff")
 PERIODS = {"day": 86_400.0, "hour": 3_600.0}
 COUNTS = ("last-on-time", "last")
+# what `configure` wrote as the website's address before there was no default: read as none
+FORMER_DEFAULT_SITE_URL = "http://127.0.0.1:8000/"
 
 
 @dataclass(frozen=True)
@@ -77,7 +81,7 @@ class CourseSettings:
     exchange: str | None = None  # nbgrader's exchange root; None: <course-dir>/exchange
     timezone: str = "UTC"  # due dates are given and shown in this zone
     counts: str = "last-on-time"  # which submission counts when a student resubmits
-    site_url: str = "http://127.0.0.1:8000/"  # the course website; the notebooks link to it
+    site_url: str | None = None  # the published course website; the notebooks link to it
     late: LatePolicy = field(default_factory=LatePolicy)
 
     def check(self) -> CourseSettings:
@@ -86,8 +90,8 @@ class CourseSettings:
             raise CourseError(f"counts {self.counts!r}: choose one of {', '.join(COUNTS)}")
         if self.exchange is not None and not Path(self.exchange).is_absolute():
             raise CourseError(f"exchange {self.exchange!r}: give an absolute path")
-        if not self.site_url.startswith(("http://", "https://")):
-            raise CourseError(f"site_url {self.site_url!r}: give the website's http(s) address")
+        if self.site_url is not None:
+            public_site_url(self.site_url)
         self.late.check()
         return self
 
@@ -101,6 +105,8 @@ class CourseSettings:
         except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as error:
             raise CourseError(f"cannot read {path}: {error}") from None
         late = data.pop("late", {})
+        if data.get("site_url") == FORMER_DEFAULT_SITE_URL:
+            del data["site_url"]
         known = {f for f in cls.__dataclass_fields__ if f != "late"}
         unknown = (set(data) - known) | (set(late) - set(LatePolicy.__dataclass_fields__))
         if unknown:
@@ -126,11 +132,39 @@ class CourseSettings:
     def updated(self, **changes: object) -> CourseSettings:
         late = {k: changes.pop(k) for k in list(changes) if k in LatePolicy.__dataclass_fields__}
         late = {k: v for k, v in late.items() if v is not None}
+        if changes.get("site_url") is not None:
+            changes["site_url"] = public_site_url(str(changes["site_url"]))
         return replace(
             self,
             late=replace(self.late, **late),
             **{k: v for k, v in changes.items() if v is not None},
         ).check()
+
+
+def public_site_url(url: str) -> str:
+    """The course website's published address, ending in "/", or one line saying why not.
+
+    Students open the links in their notebooks, downloads and PDF on their own machines, where
+    a loopback or unspecified address (127.0.0.1, localhost, ::1, 0.0.0.0) names that machine,
+    not the instructor's: such an address is refused rather than published.
+    """
+    parts = urlsplit(url.strip())
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise CourseError(f"site URL {url!r}: give the published website's http(s) address")
+    host = parts.hostname.rstrip(".").lower()
+    try:
+        address = ipaddress.ip_address(host)
+        local = address.is_loopback or address.is_unspecified
+    except ValueError:
+        local = host == "localhost" or host.endswith(".localhost")
+    if local:
+        raise CourseError(
+            f"site URL {url!r} is this machine's own address, which students' links would open "
+            f"on their own machines: give the address where the website is published"
+        )
+    if parts.query or parts.fragment:
+        raise CourseError(f"site URL {url!r}: give the website's address without ? or #")
+    return parts.geturl().rstrip("/") + "/"
 
 
 def zone(name: str) -> zoneinfo.ZoneInfo:

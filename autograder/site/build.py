@@ -10,9 +10,11 @@ from the site's own address.
 from __future__ import annotations
 
 import functools
+import gzip
 import http.server
 import io
 import logging
+import os
 import re
 import shutil
 import subprocess
@@ -23,6 +25,7 @@ from pathlib import Path
 import pandas as pd
 import yaml
 
+from autograder.course.settings import public_site_url
 from autograder.errors import CourseError
 from autograder.jupyter_server import JupyterServer, start_jupyter
 from autograder.site import chapter_pdf
@@ -60,9 +63,15 @@ def build_command(output: Path, *extra: str, root: Path = ROOT) -> list[str]:
     ]
 
 
-def build_site(root: Path = ROOT, output: Path | None = None, pdf: bool = True) -> Path:
+def build_site(
+    root: Path = ROOT, output: Path | None = None, pdf: bool = True, url: str | None = None
+) -> Path:
     """Build the book under `output` (default: the project root) and return the HTML folder;
     with `pdf`, also the whole chapter as one PDF (`chapter_pdf.py`), put into the site.
+
+    `url` is where the site will be published (default: `course_site_url` in `_config.yml`):
+    the PDF, the page downloads and the student notebooks link there. Without one they name
+    the pages instead; the site's own pages always link to each other relatively.
 
     The data set is fetched first, on the terminal, so a download shows its progress here
     rather than as stderr noise inside a page (which the strict build would reject).
@@ -73,10 +82,17 @@ def build_site(root: Path = ROOT, output: Path | None = None, pdf: bool = True) 
         raise CourseError(str(error)) from error
     if pdf:
         chapter_pdf.chromium()  # before minutes of building, say what is missing
+    url = public_site_url(url) if url else site_url(root)
+    if url is None:
+        log.warning(
+            "no --site-url: the PDF, downloads and student notebooks name the site's pages "
+            "without links; give the address where the site will be published"
+        )
     output = Path(output or root)
     command = build_command(output, root=root)
     log.info("building the book: %s", " ".join(command))
-    finished = subprocess.run(command, cwd=root, check=False)
+    environment = {**os.environ, SITE_URL_VARIABLE: url or ""}
+    finished = subprocess.run(command, cwd=root, check=False, env=environment)
     if finished.returncode != 0:
         raise CourseError(
             f"the book build failed (jupyter-book exit code {finished.returncode}); the messages "
@@ -86,7 +102,7 @@ def build_site(root: Path = ROOT, output: Path | None = None, pdf: bool = True) 
     html = output / "_build" / "html"
     if pdf:
         log.info("printing the chapter to %s", html / chapter_pdf.PDF_NAME)
-        chapter_pdf.print_pdf(html, toc_pages(root), html / chapter_pdf.PDF_NAME, site_url(root))
+        chapter_pdf.print_pdf(html, toc_pages(root), html / chapter_pdf.PDF_NAME, url)
     return html
 
 
@@ -95,10 +111,16 @@ def built_site(output: Path | None = None) -> Path:
     return (output or ROOT) / "_build" / "html"
 
 
+SITE_URL_VARIABLE = "RNN_COURSE_SITE_URL"  # how the build hands `url` to the book's extensions
+
+
 def site_url(root: Path = ROOT) -> str | None:
-    """Where the site is published (`course_site_url` in `_config.yml`), if it says."""
+    """Where the site is published: $RNN_COURSE_SITE_URL, else `course_site_url` in
+    `_config.yml`; None if neither says. A loopback address is refused in one line."""
     config = yaml.safe_load((root / "_config.yml").read_text())
-    return ((config.get("sphinx") or {}).get("config") or {}).get("course_site_url")
+    configured = ((config.get("sphinx") or {}).get("config") or {}).get("course_site_url")
+    url = os.environ.get(SITE_URL_VARIABLE) or configured
+    return public_site_url(url) if url and url.strip() else None
 
 
 def toc_pages(root: Path = ROOT) -> list[str]:
@@ -110,11 +132,41 @@ def toc_pages(root: Path = ROOT) -> list[str]:
     return [str(Path(page).with_suffix("")) for page in pages]
 
 
+COMPRESSED_TYPES = (".html", ".css", ".js", ".json", ".svg", ".txt", ".map", ".ipynb", ".md")
+
+
 class QuietHandler(http.server.SimpleHTTPRequestHandler):
-    """Serves files without logging every request to the terminal."""
+    """Serves files without logging every request to the terminal, text gzipped for a browser
+    that accepts it, as any static host does: MathJax and the theme's style sheet are most of a
+    page's weight, and a fifth of it on the wire."""
 
     def log_message(self, format: str, *args: object) -> None:  # noqa: A002 (stdlib name)
         log.debug(format, *args)
+
+    def do_GET(self) -> None:  # noqa: N802 (http.server's name)
+        path = Path(self.translate_path(self.path))
+        accepts = self.headers.get("Accept-Encoding", "")
+        if "gzip" not in accepts or path.suffix not in COMPRESSED_TYPES or not path.is_file():
+            super().do_GET()
+            return
+        try:
+            body = gzipped(path, path.stat().st_mtime_ns)
+        except OSError:
+            super().do_GET()  # its own 404 or 403
+            return
+        self.send_response(200)
+        self.send_header("Content-Type", self.guess_type(str(path)))
+        self.send_header("Content-Encoding", "gzip")
+        self.send_header("Content-Length", str(len(body)))
+        self.send_header("Vary", "Accept-Encoding")
+        self.end_headers()
+        self.wfile.write(body)
+
+
+@functools.lru_cache(maxsize=512)
+def gzipped(path: Path, modified_ns: int) -> bytes:
+    """The file gzipped, once per version of it (`modified_ns` keys the cache)."""
+    return gzip.compress(path.read_bytes(), compresslevel=6, mtime=0)
 
 
 def serve_site(html: Path, host: str = "127.0.0.1", port: int = 8000) -> http.server.HTTPServer:

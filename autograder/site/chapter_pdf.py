@@ -7,6 +7,11 @@ cells. Instead, the built site is served on this machine and each page of the ta
 contents is printed, in order, by the Debian Chromium the browser tests use (driven by
 Playwright), after MathJax has typeset every equation; pypdf joins the pages into one PDF with
 a bookmark per page. It lands in the site as `rnn-chapter.pdf`, linked from the home page.
+
+Links between the chapter's pages (citations into the references, "see the BPTT page") jump
+inside the PDF, to the page that holds their target; links to anything else of the site (the
+downloads) go to the published site, or become plain text if it has no address yet. A PDF is
+read on other machines: it never links the machine that printed it.
 """
 
 from __future__ import annotations
@@ -15,7 +20,9 @@ import logging
 import shutil
 import tempfile
 import threading
+import unicodedata
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from autograder.errors import CourseError
 
@@ -27,21 +34,36 @@ PRINT_CSS = """
 .bd-header, .bd-sidebar-primary, .bd-sidebar-secondary, .header-article, .prev-next-area,
 .bd-footer, .bd-footer-article, .bd-footer-content, .skip-link, #pst-back-to-top,
 .headerlink, .onlyprint, details.hide, .toggle-details__summary { display: none !important; }
+/* the page's title is its heading (the theme's print style hides it for a title block of its
+   own, which needs the contents list hidden above) */
+.bd-main .bd-content .bd-article h1:first-of-type { display: block !important; margin-top: 0; }
 .bd-main .bd-content .bd-article-container { max-width: 100% !important; }
 img { break-inside: avoid; max-width: 100% !important; }
+/* a code cell taller than the space left on a page breaks across pages, rather than leaving an
+   empty box where it would not fit (a scrolling box cannot be split: none scrolls on paper) */
+div.cell, div.cell_input, div.cell_output, div[class*="highlight"], pre {
+  break-inside: auto !important; overflow: visible !important; }
 mjx-container[display="true"] { overflow: visible !important; }
 pre, pre code { white-space: pre-wrap !important; overflow-wrap: anywhere; }
 """
-# links between the site's pages point at the published site (a local server's port would be
-# dead in a PDF); without a site address they become plain text
-LINKS_TO_SITE = """(site) => {
+# the site's own links are printed against `base` (the published site, or INTERNAL when it
+# has none), which `link_inside` then resolves; returns each element id's first words, by which
+# a link's target is found among the printed pages
+LINKS_TO_SITE = """(base) => {
     for (const link of document.querySelectorAll('a[href]')) {
         const target = new URL(link.getAttribute('href'), location.href);
         if (target.origin !== location.origin) continue;
-        if (site) link.href = new URL(target.pathname.slice(1) + target.hash, site).href;
-        else link.removeAttribute('href');
+        link.href = new URL(target.pathname.slice(1) + target.hash, base).href;
     }
+    const words = {};
+    for (const element of document.querySelectorAll('[id]')) {
+        const text = element.textContent.replace(/\\s+/g, ' ').trim().slice(0, 60);
+        if (text) words[element.id] = text;
+    }
+    return words;
 }"""
+INTERNAL = "https://chapter-pdf.invalid/"  # a base that names no site; never left in the PDF
+SNIPPET = 24  # characters of a target's text looked for on the printed pages
 TYPESET_SECONDS = 120
 PAGE_FORMAT = {
     "format": "A4",
@@ -91,6 +113,8 @@ def print_pdf(site: Path, pages: list[str], target: Path, site_url: str | None =
                 ],
             )
             page = browser.new_page(viewport={"width": 1000, "height": 1400})
+            starts: dict[str, int] = {}  # a site page → its first page in the PDF
+            anchors: dict[str, dict[str, str]] = {}  # a site page → its ids' first words
             for number, name in enumerate(pages):
                 page.goto(f"http://127.0.0.1:{port}/{name}.html", wait_until="networkidle")
                 page.wait_for_function(
@@ -100,13 +124,15 @@ def print_pdf(site: Path, pages: list[str], target: Path, site_url: str | None =
                 )
                 page.evaluate("() => window.MathJax && window.MathJax.startup.promise")
                 page.add_style_tag(content=PRINT_CSS)
-                page.evaluate(LINKS_TO_SITE, site_url)
+                anchors[name] = page.evaluate(LINKS_TO_SITE, site_url or INTERNAL)
                 page.emulate_media(media="print")
                 printed = Path(scratch) / f"{number:02}.pdf"
                 page.pdf(path=str(printed), **PAGE_FORMAT)
                 title = page.locator("article h1").first.inner_text().strip().rstrip("#")
+                starts[name] = len(joined.pages)
                 joined.append(str(printed), outline_item=title)
             browser.close()
+        link_inside(joined, starts, anchors, site_url)
         target.parent.mkdir(parents=True, exist_ok=True)
         joined.add_metadata({"/Title": "Recurrent Neural Networks"})
         with open(target, "wb") as handle:
@@ -116,3 +142,62 @@ def print_pdf(site: Path, pages: list[str], target: Path, site_url: str | None =
         server.shutdown()
         server.server_close()
     return target
+
+
+def flat(text: str) -> str:
+    return " ".join(unicodedata.normalize("NFKC", text).split())
+
+
+def link_inside(
+    pdf, starts: dict[str, int], anchors: dict[str, dict[str, str]], site_url: str | None
+) -> None:
+    """Point every link to a printed page at that page inside the PDF (to the PDF page holding
+    the target's first words, for a link to one place on it); drop the links left to INTERNAL,
+    which had no published address to go to."""
+    from pypdf.generic import ArrayObject, DictionaryObject, NameObject
+
+    bases = [base for base in (site_url, INTERNAL) if base]
+    ends = sorted(starts.values()) + [len(pdf.pages)]
+    texts: dict[int, str] = {}
+
+    def page_text(number: int) -> str:
+        if number not in texts:
+            texts[number] = flat(pdf.pages[number].extract_text() or "")
+        return texts[number]
+
+    def destination(uri: str) -> int | None:
+        base = next((b for b in bases if uri.startswith(b)), None)
+        if base is None:
+            return None
+        parts = urlsplit(uri[len(base) :])
+        name = parts.path.removesuffix(".html")
+        if name not in starts:
+            return None
+        first = starts[name]
+        last = next(end for end in ends if end > first)
+        words = flat(anchors.get(name, {}).get(parts.fragment, ""))[:SNIPPET]
+        if words:
+            for number in range(first, last):
+                if words in page_text(number):
+                    return number
+        return first
+
+    for page in pdf.pages:
+        for annotation in page.get("/Annots") or []:
+            link = annotation.get_object()
+            action = link.get("/A")
+            if not action or action.get("/S") != "/URI":
+                continue
+            uri = str(action.get("/URI", ""))
+            target = destination(uri)
+            if target is not None:
+                link[NameObject("/A")] = DictionaryObject(
+                    {
+                        NameObject("/S"): NameObject("/GoTo"),
+                        NameObject("/D"): ArrayObject(
+                            [pdf.pages[target].indirect_reference, NameObject("/Fit")]
+                        ),
+                    }
+                )
+            elif uri.startswith(INTERNAL):  # a site file, and no site to fetch it from
+                del link[NameObject("/A")]

@@ -68,8 +68,7 @@ your code, keep the names and signatures as given, and run the notebook from top
 (Kernel, Restart Kernel and Run All Cells). The cell after each task holds its **visible
 tests**, in named groups: if it runs without an error, your answer passes them. Grading adds
 hidden tests on more inputs, so passing the visible tests is necessary, not sufficient; each
-group earns its points (stated in the task) when all of its checks pass. Each notebook links to
-the pages of the course website it practises.
+group earns its points (stated in the task) when all of its checks pass. {pages}
 
 ## Handing in
 
@@ -113,10 +112,16 @@ def requirements_txt() -> str:
     return header + "\n".join(body) + "\n"
 
 
-def student_readme(released: Path) -> str:
+def student_readme(released: Path, site_url: str | None) -> str:
     notebooks = "\n".join(f"- `{p.name}`" for p in sorted(released.glob("*.ipynb")))
+    pages = (
+        f"Each notebook links to the pages of the course website ({site_url}) it practises."
+        if site_url
+        else "Each notebook names the pages of the course website it practises."
+    )
     return STUDENT_README.format(
         assignment=ASSIGNMENT,
+        pages=pages,
         notebooks=notebooks,
         tensorflow=version("tensorflow-cpu"),
         keras=version("keras"),
@@ -134,13 +139,13 @@ def make_downloads(app: Sphinx) -> None:
     with tempfile.TemporaryDirectory(prefix="rnn-course-release-") as course_dir:
         try:
             course = Course.open(course_dir)
-            released = release(course, ASSIGNMENT, site_url=app.config.course_site_url)
+            released = release(course, ASSIGNMENT, site_url=app.config.course_site_url or None)
             student_zip(
                 released,
                 folder / f"{ASSIGNMENT}-student.zip",
                 extras={
                     "requirements.txt": requirements,
-                    "README.md": student_readme(released),
+                    "README.md": student_readme(released, app.config.course_site_url or None),
                 },
             )
         except CourseError as error:

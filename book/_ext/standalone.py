@@ -75,10 +75,13 @@ def glued_values(notebook: nbformat.NotebookNode) -> dict[str, object]:
 class Rewriter:
     """Turns a page's MyST Markdown into plain Markdown, with the context it needs."""
 
-    def __init__(self, glued: dict[str, object], site_url: str, page: str, citations: dict):
+    def __init__(self, glued: dict[str, object], site_url: str | None, page: str, citations: dict):
         self.glued, self.site_url, self.page, self.citations = glued, site_url, page, citations
 
-    def page_url(self, target: str) -> str:
+    def page_url(self, target: str) -> str | None:
+        """The page's address on the published site; None before there is one."""
+        if not self.site_url:
+            return None
         folder = str(Path(self.page).parent)
         path = Path(folder) / target if not target.startswith("/") else Path(target.lstrip("/"))
         return f"{self.site_url}{Path(*[p for p in path.parts if p != '.'])}.html"
@@ -88,7 +91,9 @@ class Rewriter:
         labelled = LABELLED.match(body)
         text, target = (labelled["text"], labelled["target"]) if labelled else (body, body)
         if role == "doc":
-            return f"[{text if labelled else Path(target).name}]({self.page_url(target)})"
+            text = text if labelled else Path(target).name
+            url = self.page_url(target)
+            return f"[{text}]({url})" if url else f"{text} (a page of the course website)"
         if role in ("glue:text", "glue", "glue:"):
             name, _, spec = body.partition(":")
             value = self.glued.get(name, f"<{name}>")
@@ -152,9 +157,10 @@ def citations_from_bib(bib: Path) -> dict[str, tuple[str, str]]:
 
 
 def standalone(
-    notebook: nbformat.NotebookNode, page: str, site_url: str, bib: Path | None = None
+    notebook: nbformat.NotebookNode, page: str, site_url: str | None, bib: Path | None = None
 ) -> nbformat.NotebookNode:
-    """A copy of the executed page that runs in a plain Jupyter with the listed packages."""
+    """A copy of the executed page that runs in a plain Jupyter with the listed packages;
+    its links to other pages go to `site_url`, the published site (none: their names alone)."""
     notebook = nbformat.from_dict(notebook)  # a deep copy
     rewriter = Rewriter(
         glued_values(notebook), site_url, page, citations_from_bib(bib) if bib else {}

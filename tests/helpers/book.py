@@ -10,6 +10,9 @@ from autograder.site.build import build_command
 from autograder.site.build import toc_pages as site_toc_pages
 from helpers.commands import ROOT
 
+# where the tests' site and class say the website is published (`--site-url`); nothing answers
+PUBLISHED_SITE = "https://rnn-course.example.edu/"
+
 
 @dataclass
 class Build:
