@@ -8,7 +8,15 @@ import re
 import nbformat
 import pytest
 from bs4 import BeautifulSoup
-from chapter_claims import CLAIMS, Claim, broken
+from chapter_claims import (
+    CLAIMS,
+    FORECAST,
+    NUMPY_DRAWS,
+    SINGLE_RUN,
+    TRAINED_SEEDS,
+    Claim,
+    broken,
+)
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("book")]
 
@@ -88,3 +96,13 @@ def test_every_page_that_states_a_result_has_claims():
     assert {"03-bptt-and-gradients", "05-forecasting", "06-financial-sentiment"} <= pages
     assert len(CLAIMS) >= 30
     assert all(isinstance(claim, Claim) for claim in CLAIMS)
+
+
+def test_every_claim_says_how_many_random_draws_it_rests_on():
+    """Over many draws, or none: the NumPy experiments' 20 draws (re-run on 20 other seeds by
+    test_claims_over_seeds.py), the trained models' five seeds, or nothing random at all. Only
+    the forecasting page's RNN is still one trained model (SINGLE_RUN)."""
+    assert {claim.draws for claim in CLAIMS} <= {0, 1, TRAINED_SEEDS, NUMPY_DRAWS}
+    assert {claim.page for claim in SINGLE_RUN} == {FORECAST}
+    assert sum(claim.draws == NUMPY_DRAWS for claim in CLAIMS) >= 20
+    assert sum(claim.draws == TRAINED_SEEDS for claim in CLAIMS) >= 10

@@ -182,7 +182,8 @@ CLIPPED = """(desktop) => {
     document.querySelectorAll('article img, article mjx-container, article table').forEach(
         (element) => {
             const box = element.getBoundingClientRect();
-            const inScroller = element.closest('.cell_output, mjx-container[display="true"]');
+            const inScroller = element.closest(
+                '.cell_output, mjx-container[display="true"], table.table');  // each scrolls
             if (box.width > 0 && box.right > width + 1 && !inScroller) {
                 found.push(`${element.tagName.toLowerCase()} ends at ${Math.round(box.right)}px`);
             }

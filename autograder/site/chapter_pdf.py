@@ -39,6 +39,8 @@ PRINT_CSS = """
 .bd-main .bd-content .bd-article h1:first-of-type { display: block !important; margin-top: 0; }
 .bd-main .bd-content .bd-article-container { max-width: 100% !important; }
 img { break-inside: avoid; max-width: 100% !important; }
+/* a figure taller than a page shrinks to fit one (else it is pushed past a blank page) */
+article img { max-height: 230mm !important; width: auto !important; height: auto !important; }
 /* a code cell taller than the space left on a page breaks across pages, rather than leaving an
    empty box where it would not fit (a scrolling box cannot be split: none scrolls on paper) */
 div.cell, div.cell_input, div.cell_output, div[class*="highlight"], pre {
