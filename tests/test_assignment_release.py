@@ -7,10 +7,13 @@ import subprocess
 import zipfile
 
 import nbformat
+import pytest
 from helpers.assignment import ASSIGNMENT_SOURCE, source_notebooks
 from helpers.commands import rnn_course
 
 from autograder.course.release import find_leaks
+from autograder.course.settings import public_site_url
+from autograder.errors import CourseError
 
 SECRET_BLOCK = re.compile(r"### BEGIN (SOLUTION|HIDDEN TESTS)\n(.*?)### END \1", flags=re.S)
 
@@ -150,3 +153,26 @@ def test_release_notebooks_render_as_markdown_in_jupyter_and_link_the_pages_they
         for page in PAGES_PRACTISED[path.name]:
             assert f"{site}book/{page}.html" in links, (path.name, page, links)
         assert not any("{site_url}" in link for link in links), path.name
+
+
+LOOPBACK_SPELLINGS = [
+    "http://127.0.0.1:8000/", "http://127.1/", "http://0x7f000001/", "http://2130706433/",
+    "http://LOCALHOST./", "http://rnn.localhost/", "http://0.0.0.0:8000/", "http://0/",
+    "http://[::1]/", "http://[::ffff:127.0.0.1]/",
+]  # fmt: skip
+NOT_A_LINK = [
+    "javascript:alert(1)", "ftp://x.org/", "https://user:pw@x.org/", "https://x.org/a)b",
+    "https://x.org/a b", "https://x.org/\"><script>", "https://x.org/?token=1", "https:///path",
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("url", LOOPBACK_SPELLINGS + NOT_A_LINK)
+def test_a_site_url_students_could_not_follow_is_refused(url):
+    with pytest.raises(CourseError, match="site URL"):
+        public_site_url(url)
+
+
+def test_a_published_site_url_is_kept_with_one_trailing_slash():
+    assert public_site_url(" https://Course.example.edu/rnn ") == "https://Course.example.edu/rnn/"
+    assert public_site_url("http://[2001:db8::1]:8080/") == "http://[2001:db8::1]:8080/"
+    assert public_site_url("https://10.0.0.5/") == "https://10.0.0.5/"  # a campus address

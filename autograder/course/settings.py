@@ -11,6 +11,8 @@ from __future__ import annotations
 import ipaddress
 import json
 import math
+import re
+import socket
 import tomllib
 import zoneinfo
 from dataclasses import asdict, dataclass, field, replace
@@ -145,26 +147,55 @@ def public_site_url(url: str) -> str:
     """The course website's published address, ending in "/", or one line saying why not.
 
     Students open the links in their notebooks, downloads and PDF on their own machines, where
-    a loopback or unspecified address (127.0.0.1, localhost, ::1, 0.0.0.0) names that machine,
-    not the instructor's: such an address is refused rather than published.
+    a loopback or unspecified address (127.0.0.1 in any of its spellings, localhost, ::1,
+    0.0.0.0) names that machine, not the instructor's: such an address is refused rather than
+    published. So is anything that could not sit inside a Markdown link as it is.
     """
-    parts = urlsplit(url.strip())
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise CourseError(f"site URL {url!r}: give the published website's http(s) address")
-    host = parts.hostname.rstrip(".").lower()
+    url = url.strip()
+    netloc_end = url.find("/", url.find("//") + 2) if "//" in url else -1
+    outside_host = url[netloc_end:] if netloc_end >= 0 else ("" if "//" in url else url)
+    if UNSAFE_IN_LINKS.search(url) or re.search(r"[\[\]]", outside_host):
+        raise CourseError(
+            f"site URL {url!r}: spaces, quotes, brackets and backslashes are not allowed"
+        )
+    parts = urlsplit(url)
     try:
-        address = ipaddress.ip_address(host)
-        local = address.is_loopback or address.is_unspecified
+        host = (parts.hostname or "").rstrip(".").lower()
     except ValueError:
-        local = host == "localhost" or host.endswith(".localhost")
-    if local:
+        host = ""
+    if parts.scheme not in ("http", "https") or not host:
+        raise CourseError(f"site URL {url!r}: give the published website's http(s) address")
+    if parts.username or parts.password:
+        raise CourseError(f"site URL {url!r}: a published address carries no user name or password")
+    if parts.query or parts.fragment:
+        raise CourseError(f"site URL {url!r}: give the website's address without ? or #")
+    if this_machine(host):
         raise CourseError(
             f"site URL {url!r} is this machine's own address, which students' links would open "
             f"on their own machines: give the address where the website is published"
         )
-    if parts.query or parts.fragment:
-        raise CourseError(f"site URL {url!r}: give the website's address without ? or #")
     return parts.geturl().rstrip("/") + "/"
+
+
+UNSAFE_IN_LINKS = re.compile(r"[\s\"'<>(){}\\`^|]")  # and [ ] outside an IPv6 host
+
+
+def this_machine(host: str) -> bool:
+    """Whether a browser would take `host` for the reader's own machine: localhost names, and
+    loopback or unspecified addresses however written (127.1, 0x7f000001, 2130706433,
+    ::ffff:127.0.0.1)."""
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        try:  # the shorthand and numeric IPv4 forms browsers still accept
+            address = ipaddress.ip_address(socket.inet_aton(host))
+        except OSError:
+            return False
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped:
+        address = address.ipv4_mapped
+    return address.is_loopback or address.is_unspecified
 
 
 def zone(name: str) -> zoneinfo.ZoneInfo:
