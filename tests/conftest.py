@@ -14,7 +14,6 @@ from helpers.book import PUBLISHED_SITE, Build, build_book, toc_pages
 
 from autograder.course.folder import Course
 from autograder.course.release import release
-from autograder.site.build import SITE_URL_VARIABLE
 from autograder.site.chapter_pdf import PDF_NAME, print_pdf
 from course_data import DataError, fetch_sentfin
 
@@ -39,7 +38,6 @@ def book_build(tmp_path_factory, sentfin_csv) -> Build:
     then the chapter printed to its PDF as `rnn-course site build` does."""
     with pytest.MonkeyPatch.context() as environment:
         environment.setenv("SENTFIN_CSV", str(sentfin_csv))
-        environment.setenv(SITE_URL_VARIABLE, PUBLISHED_SITE)  # as `site build --site-url`
         build = build_book(tmp_path_factory.mktemp("book"))
     if build.returncode == 0:
         print_pdf(build.html, toc_pages(), build.html / PDF_NAME, PUBLISHED_SITE)

@@ -509,3 +509,23 @@ def test_the_icon_font_is_cut_down_to_the_icons_the_pages_show(site):
         assert point in kept, name
     css = (site / "_static" / "styles" / "pydata-sphinx-theme.css").read_text()
     assert ".woff2" not in css and "fa-solid-900.ttf" in css
+
+
+def test_the_reference_list_is_labelled_as_the_text_cites(site):
+    """One citation style: "Werbos, 1990" in the text is "[Werbos, 1990]" in the list, on the
+    site and so in the PDF (pybtex's alpha labels, "[Wer90]", once appeared nowhere else)."""
+    references = soup(site / "book" / "10-references.html")
+    labels = {
+        " ".join(label.get_text("", strip=True).strip("[]").split())
+        for label in references.select("span.label")
+    }
+    assert len(labels) >= 10, labels
+    cited = set()
+    for page in built_pages(site):
+        for link in soup(page).select('a[href*="10-references.html#"]'):
+            text = " ".join(link.get_text("").split())
+            if "," in text:  # a parenthetical citation, "Author, year"
+                cited.add(text)
+    assert len(cited) >= 8, cited
+    assert cited <= labels, cited - labels
+    assert not [label for label in labels if re.fullmatch(r"[A-Z][A-Za-z+]*\d\d", label)]

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-from autograder.site.build import build_command
+from autograder.site.build import SITE_URL_VARIABLE, build_command
 from autograder.site.build import toc_pages as site_toc_pages
 from helpers.commands import ROOT
 
@@ -22,12 +23,15 @@ class Build:
 
 
 def build_book(output: Path, *extra: str) -> Build:
+    """The strict build, as `rnn-course site build --site-url PUBLISHED_SITE`: every build of
+    the tests' site (a rebuild too) links the same published address."""
     finished = subprocess.run(
         build_command(output, *extra),
         cwd=ROOT,
         capture_output=True,
         text=True,
         check=False,
+        env={**os.environ, SITE_URL_VARIABLE: PUBLISHED_SITE},
     )
     return Build(finished.returncode, finished.stdout + finished.stderr, output / "_build" / "html")
 
