@@ -152,17 +152,16 @@ def public_site_url(url: str) -> str:
     published. So is anything that could not sit inside a Markdown link as it is.
     """
     url = url.strip()
-    netloc_end = url.find("/", url.find("//") + 2) if "//" in url else -1
-    outside_host = url[netloc_end:] if netloc_end >= 0 else ("" if "//" in url else url)
+    try:
+        parts = urlsplit(url)
+        host = (parts.hostname or "").rstrip(".").lower()
+    except ValueError:  # a bracketed host that is no IPv6 address
+        parts, host = urlsplit(""), ""
+    outside_host = url.replace(parts.netloc, "", 1) if parts.netloc else url
     if UNSAFE_IN_LINKS.search(url) or re.search(r"[\[\]]", outside_host):
         raise CourseError(
             f"site URL {url!r}: spaces, quotes, brackets and backslashes are not allowed"
         )
-    parts = urlsplit(url)
-    try:
-        host = (parts.hostname or "").rstrip(".").lower()
-    except ValueError:
-        host = ""
     if parts.scheme not in ("http", "https") or not host:
         raise CourseError(f"site URL {url!r}: give the published website's http(s) address")
     if parts.username or parts.password:
