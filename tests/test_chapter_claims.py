@@ -3,6 +3,7 @@ checked against the values the build's executed pages glued, and against the pag
 
 from __future__ import annotations
 
+import inspect
 import re
 
 import nbformat
@@ -100,9 +101,14 @@ def test_every_page_that_states_a_result_has_claims():
 
 def test_every_claim_says_how_many_random_draws_it_rests_on():
     """Over many draws, or none: the NumPy experiments' 20 draws (re-run on 20 other seeds by
-    test_claims_over_seeds.py), the trained models' five seeds, or nothing random at all. Only
-    the forecasting page's RNN is still one trained model (SINGLE_RUN)."""
+    test_claims_over_seeds.py), the trained models' five seeds, or nothing random at all. One
+    trained model (SINGLE_RUN) is left only where the learning-rate sweep describes its own
+    scores: every comparison of a trained RNN with a baseline rests on five."""
     assert {claim.draws for claim in CLAIMS} <= {0, 1, TRAINED_SEEDS, NUMPY_DRAWS}
     assert {claim.page for claim in SINGLE_RUN} == {FORECAST}
+    assert all("lr_spread" in inspect.getsource(claim.holds) for claim in SINGLE_RUN), [
+        claim.sentence for claim in SINGLE_RUN
+    ]
+    assert sum(claim.draws == TRAINED_SEEDS and claim.page == FORECAST for claim in CLAIMS) >= 10
     assert sum(claim.draws == NUMPY_DRAWS for claim in CLAIMS) >= 20
     assert sum(claim.draws == TRAINED_SEEDS for claim in CLAIMS) >= 10

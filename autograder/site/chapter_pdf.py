@@ -47,9 +47,11 @@ div.cell, div.cell_input, div.cell_output, div[class*="highlight"], pre {
   break-inside: auto !important; overflow: visible !important; }
 mjx-container[display="true"] { overflow: visible !important; }
 pre, pre code { white-space: pre-wrap !important; overflow-wrap: anywhere; }
-/* code lines of up to 100 characters fit the printed column (a wrapped line loses its
-   indentation); a heading never splits across pages, nor ends one */
-pre { font-size: 0.68em !important; line-height: 1.35 !important; }
+/* code lines of up to 100 characters (the pages' limit) fit the printed column (A4 inside
+   its margins leaves a code box about 590 px): a wrapped line would continue at the margin,
+   losing the indentation Python reads; a heading never splits across pages, nor ends one */
+pre { font-size: 0.6em !important; line-height: 1.35 !important;
+      padding-left: 6px !important; padding-right: 6px !important; }
 h1, h2, h3, h4 { break-inside: avoid !important; break-after: avoid !important; }
 """
 # the site's own links are printed against `base` (the published site, or INTERNAL when it
