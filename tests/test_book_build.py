@@ -238,7 +238,7 @@ def test_the_rnn_mae_on_the_page_equals_a_fresh_run_of_the_page(site, forecast_m
     printed = forecast_mae["stacked SimpleRNN"]
     assert printed == pytest.approx(recomputed, abs=5e-4)  # the table shows three decimals
     prose = soup(site / "book" / "05-forecasting.html").get_text(" ", strip=True)
-    assert f"validation MAE is {recomputed:.2f}" in prose
+    assert f"validation MAE is {recomputed:.3f}" in prose
 
 
 def test_the_sentiment_page_keeps_the_agreed_headlines_and_compares_all_models(site):
