@@ -24,8 +24,8 @@ RUN_WHOLE = ["03-bptt-and-gradients", "05-forecasting"]
 # the sentiment page trains 20 networks: its data-loading part (the inlined loaders fetching
 # and checking SEntFiN) and its baselines are run, up to the first recurrent network
 RUN_UNTIL = {"06-financial-sentiment": "TextVectorization"}
-# the forecasting page trains its RNNs from five draws of initial weights; here every cell runs,
-# from one draw (the build runs all five)
+# the forecasting page trains its RNNs from five seeds; here every cell runs, from one seed
+# (the build runs all five)
 FEWER_DRAWS = {"05-forecasting": ("SEEDS = [42, 1, 2, 3, 4]", "SEEDS = [42]")}
 
 
