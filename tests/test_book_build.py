@@ -25,6 +25,7 @@ from nbclient import NotebookClient
 
 from autograder.course.release import find_leaks
 from autograder.site.build import ROOT, read_page_table
+from autograder.site.chapter_pdf import flat
 from course_data import load_sentfin, noise_floor_mae, synthetic_series
 from course_data.series import SPLIT_TIME
 
@@ -489,12 +490,12 @@ def test_every_printed_line_of_code_is_one_line_of_the_pdf(site):
     from pypdf import PdfReader
 
     printed = [
-        " ".join(unicodedata.normalize("NFKC", line).split())
+        flat(line)
         for page in PdfReader(site / "rnn-chapter.pdf").pages
         for line in (page.extract_text() or "").splitlines()
     ]
     lines = [
-        (page, " ".join(unicodedata.normalize("NFKC", line).split()))
+        (page, flat(line))
         for page in toc_pages()
         for code in soup(site / f"{page}.html").select("article div.cell_input pre")
         if not code.find_parent("details")  # collapsed cells are not printed
